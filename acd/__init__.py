@@ -1,0 +1,1 @@
+"""Automatic call distribution: the pure routing core (no I/O, no asyncio)."""

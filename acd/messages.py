@@ -1,0 +1,140 @@
+"""What goes into the ACD core and what comes out.
+
+Inputs are requests and facts (imperative or past tense); outputs are commands for the shell
+(`OfferCall`, `WithdrawOffer`, `ScheduleTimer`, `CancelTimer`) and events (`AgentStateChanged`,
+`OfferTimedOut`). Timers are data: the core asks for `ScheduleTimer(key, at)` and later receives
+`TimerFired(key)`; it re-checks its state when one fires, so a stale timer is harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from acd.model import AgentState
+from contactcenter.ids import AgentId, CallId, QueueId
+
+# --- inputs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLogin:
+    agent_id: AgentId
+    skills: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLogout:
+    agent_id: AgentId
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReady:
+    """The agent asks to go Ready (also "ready now" from wrap-up)."""
+
+    agent_id: AgentId
+
+
+@dataclass(frozen=True, slots=True)
+class AgentNotReady:
+    agent_id: AgentId
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueueCall:
+    call_id: CallId
+    queue_id: QueueId
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveCall:
+    """The call left before it was answered (caller hung up): drop it and any offer."""
+
+    call_id: CallId
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptOffer:
+    """The offered agent answered: the agent goes On call and the call leaves the queue."""
+
+    call_id: CallId
+    agent_id: AgentId
+
+
+@dataclass(frozen=True, slots=True)
+class CallFinished:
+    """The agent's call ended: the agent goes to Wrap-up for the queue's wrap-up time."""
+
+    call_id: CallId
+    agent_id: AgentId
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    key: str
+
+
+Input = (
+    AgentLogin
+    | AgentLogout
+    | AgentReady
+    | AgentNotReady
+    | EnqueueCall
+    | RemoveCall
+    | AcceptOffer
+    | CallFinished
+    | TimerFired
+)
+
+# --- outputs -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OfferCall:
+    """Command: offer this call to this agent (ring the desktop)."""
+
+    call_id: CallId
+    agent_id: AgentId
+    queue_id: QueueId
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawOffer:
+    """Command: take the offer back from the agent's desktop."""
+
+    call_id: CallId
+    agent_id: AgentId
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleTimer:
+    key: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChanged:
+    agent_id: AgentId
+    state: AgentState
+    reason: str | None
+    call_id: CallId | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTimedOut:
+    """RONA: the agent did not answer in time; the call went back to its place in the queue."""
+
+    call_id: CallId
+    agent_id: AgentId
+    at: float
+
+
+Output = OfferCall | WithdrawOffer | ScheduleTimer | CancelTimer | AgentStateChanged | OfferTimedOut

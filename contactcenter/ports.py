@@ -1,0 +1,140 @@
+"""Ports: the Protocols the services depend on. Adapters implement them; tests use fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from contactcenter.ids import AgentId, CallId, CustomerId, QueueId
+from contactcenter.records import (
+    AgentStateEntry,
+    CallEvent,
+    CallRecord,
+    Customer,
+    NewCustomer,
+    Role,
+    User,
+)
+
+# --- persistence -------------------------------------------------------------------------
+
+
+class CustomerRepository(Protocol):
+    async def get(self, customer_id: CustomerId) -> Customer | None: ...
+    async def find_by_phone(self, number: str) -> Customer | None:
+        """Exact match on a normalised phone number (digits and a leading '+')."""
+        ...
+    async def search(self, query: str, limit: int = 20) -> list[Customer]:
+        """Case-insensitive substring match on name, phone or account number."""
+        ...
+    async def create(self, customer: NewCustomer) -> Customer: ...
+    async def update(self, customer: Customer) -> Customer: ...
+
+
+class CallRepository(Protocol):
+    async def add(self, call: CallRecord) -> None: ...
+    async def update(self, call_id: CallId, **fields: object) -> None:
+        """Set the named columns of one call in a single atomic UPDATE."""
+        ...
+    async def get(self, call_id: CallId) -> CallRecord | None: ...
+    async def history(self, customer_id: CustomerId, limit: int | None = None) -> list[CallRecord]:
+        """The customer's calls, newest first."""
+        ...
+    async def between(self, start: float, end: float) -> list[CallRecord]:
+        """Calls that arrived in [start, end), oldest first."""
+        ...
+    async def append_event(self, event: CallEvent) -> None: ...
+    async def events(self, call_id: CallId) -> list[CallEvent]: ...
+
+
+class UserRepository(Protocol):
+    async def get_by_username(self, username: str) -> User | None: ...
+    async def add(
+        self,
+        username: str,
+        display_name: str,
+        role: Role,
+        password_hash: str,
+        endpoint: str | None = None,
+        skills: Sequence[str] = (),
+    ) -> User: ...
+    async def list(self, role: Role | None = None) -> list[User]: ...
+
+
+class AgentStateLogRepository(Protocol):
+    async def append(self, entry: AgentStateEntry) -> None: ...
+    async def entries(self, agent_id: AgentId, start: float, end: float) -> list[AgentStateEntry]: ...
+
+
+# --- live state --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSnapshot:
+    agent_id: AgentId
+    display_name: str
+    state: str
+    since: float
+    reason: str | None = None
+    call_id: CallId | None = None
+    queues: tuple[QueueId, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingCall:
+    call_id: CallId
+    queue_id: QueueId
+    queued_at: float
+    priority: int = 0
+    caller_number: str | None = None
+    customer_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounters:
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    answered_within_sl: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class LiveState(Protocol):
+    """What is happening now, shared by every server process (memory for one, Redis for many)."""
+
+    async def put_agent(self, agent: AgentSnapshot) -> None: ...
+    async def remove_agent(self, agent_id: AgentId) -> None: ...
+    async def agents(self) -> list[AgentSnapshot]: ...
+    async def put_waiting(self, call: WaitingCall) -> None: ...
+    async def remove_waiting(self, queue_id: QueueId, call_id: CallId) -> bool:
+        """Remove a waiting call; True if it was there."""
+        ...
+    async def waiting(self, queue_id: QueueId) -> list[WaitingCall]:
+        """Calls waiting in the queue, oldest first."""
+        ...
+    async def incr(self, queue_id: QueueId, day: str, counter: str, by: int = 1) -> int: ...
+    async def counters(self, queue_id: QueueId, day: str) -> QueueCounters: ...
+    async def claim_agent(self, agent_id: AgentId, call_id: CallId) -> bool:
+        """Atomically give the agent this call; False if the agent already has one."""
+        ...
+    async def release_agent(self, agent_id: AgentId, call_id: CallId) -> None:
+        """Drop the agent's claim, only if it is still for this call."""
+        ...
+    async def close(self) -> None: ...
+
+
+# --- telephony ---------------------------------------------------------------------------
+
+
+class CallControl(Protocol):
+    """Drive calls on the PBX. Implemented over AMI for Asterisk and for the simulator."""
+
+    async def connect_to_agent(self, call_id: CallId, endpoint: str, ring_timeout_s: float) -> None:
+        """Send a waiting caller to the agent's endpoint (Setvar CC_ENDPOINT + Redirect)."""
+        ...
+
+    async def hangup(self, call_id: CallId) -> None: ...
+
+
