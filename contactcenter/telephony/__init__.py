@@ -1,0 +1,1 @@
+"""Telephony adapters: FastAGI server, AMI client, and their translation to domain events."""
