@@ -1,0 +1,101 @@
+"""The async shell around the pure ACD core: it feeds inputs in, turns timer requests into
+`loop.call_later`, and hands the core's commands and events to the services that act on them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from acd import messages as m
+from acd.core import AcdCore
+from contactcenter.clock import Clock
+
+logger = logging.getLogger(__name__)
+
+
+OfferHandler = Callable[[m.OfferCall], Awaitable[None]]
+WithdrawHandler = Callable[[m.WithdrawOffer], Awaitable[None]]
+StateHandler = Callable[[m.AgentStateChanged], Awaitable[None]]
+RonaHandler = Callable[[m.OfferTimedOut], Awaitable[None]]
+
+
+class AcdService:
+    """Serialises access to the core (it is synchronous, so each `submit` is atomic) and
+    executes its outputs in order."""
+
+    def __init__(self, core: AcdCore, clock: Clock) -> None:
+        self.core = core
+        self._clock = clock
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self.on_offer: OfferHandler | None = None
+        self.on_offer_withdrawn: WithdrawHandler | None = None
+        self.on_agent_state: StateHandler | None = None
+        self.on_offer_timed_out: RonaHandler | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, message: m.Input) -> list[m.Output]:
+        """Feed one input to the core and carry out what it decides. Core errors propagate."""
+        outputs = self.core.handle(message, self._clock.now())
+        await self._execute(outputs)
+        return outputs
+
+    async def _execute(self, outputs: list[m.Output]) -> None:
+        for out in outputs:
+            if isinstance(out, m.ScheduleTimer):
+                self._schedule(out.key, out.at)
+            elif isinstance(out, m.CancelTimer):
+                handle = self._timers.pop(out.key, None)
+                if handle is not None:
+                    handle.cancel()
+            else:
+                await self._notify(out)
+
+    async def _notify(self, out: m.Output) -> None:
+        handler: Callable[[Any], Awaitable[None]] | None
+        if isinstance(out, m.OfferCall):
+            handler = self.on_offer
+        elif isinstance(out, m.WithdrawOffer):
+            handler = self.on_offer_withdrawn
+        elif isinstance(out, m.AgentStateChanged):
+            handler = self.on_agent_state
+        elif isinstance(out, m.OfferTimedOut):
+            handler = self.on_offer_timed_out
+        else:  # pragma: no cover - every output type is handled above
+            raise TypeError(f"unexpected ACD output {out!r}")
+        if handler is None:
+            return
+        try:
+            await handler(out)
+        except Exception:
+            logger.exception("ACD output handler failed on %r", out)
+
+    def _schedule(self, key: str, at: float) -> None:
+        old = self._timers.pop(key, None)
+        if old is not None:
+            old.cancel()
+        delay = max(0.0, at - self._clock.now())
+        loop = asyncio.get_running_loop()
+        self._timers[key] = loop.call_later(delay, self._fire, key)
+
+    def _fire(self, key: str) -> None:
+        self._timers.pop(key, None)
+        task = asyncio.get_running_loop().create_task(self._fire_async(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _fire_async(self, key: str) -> None:
+        try:
+            await self.submit(m.TimerFired(key))
+        except Exception:
+            logger.exception("ACD timer %s failed", key)
+
+    async def close(self) -> None:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

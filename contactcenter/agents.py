@@ -1,0 +1,189 @@
+"""Agents as the server sees them: presence on the desktop, state changes through the ACD, and
+the projections of each change (live state, state log, the agent's desktop, the bus)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from acd import messages as m
+from acd.model import AgentState
+from contactcenter.acd_service import AcdService
+from contactcenter.bus import EventBus
+from contactcenter.call_service import AgentNotifier
+from contactcenter.clock import Clock, utc_day
+from contactcenter.events import AgentStateChanged
+from contactcenter.ids import AgentId
+from contactcenter.ports import AgentSnapshot, AgentStateLogRepository, LiveState
+from contactcenter.records import AgentStateEntry, User
+
+logger = logging.getLogger(__name__)
+
+LOGOUT_GRACE_S = 30.0
+
+
+@dataclass(slots=True)
+class AgentInfo:
+    user: User
+    state: str = AgentState.LOGGED_OUT.value
+    since: float = 0.0
+    reason: str | None = None
+    call_id: str | None = None
+    calls_today: int = 0
+    day: str = ""
+    sockets: int = 0
+
+
+class AgentService:
+    def __init__(
+        self,
+        clock: Clock,
+        acd: AcdService,
+        live: LiveState,
+        state_log: AgentStateLogRepository,
+        bus: EventBus,
+        notifier: AgentNotifier,
+        logout_grace_s: float = LOGOUT_GRACE_S,
+    ) -> None:
+        self._clock = clock
+        self._acd = acd
+        self._live = live
+        self._log = state_log
+        self._bus = bus
+        self._notifier = notifier
+        self._grace = logout_grace_s
+        self.agents: dict[AgentId, AgentInfo] = {}
+        self._logout_timers: dict[AgentId, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.wrap_finished_hook: Any = None  # set by the app: CallService.wrap_finished
+
+    # --- directory (for the call service) ---------------------------------------------------
+
+    def endpoint_of(self, agent_id: AgentId) -> str | None:
+        info = self.agents.get(agent_id)
+        return info.user.endpoint if info else None
+
+    def call_handled(self, agent_id: AgentId) -> None:
+        info = self.agents.get(agent_id)
+        if info is None:
+            return
+        today = utc_day(self._clock.now())
+        if info.day != today:
+            info.day, info.calls_today = today, 0
+        info.calls_today += 1
+
+    # --- presence -------------------------------------------------------------------------
+
+    async def connected(self, user: User) -> dict[str, Any]:
+        agent_id = user.agent_id
+        info = self.agents.get(agent_id)
+        if info is None:
+            info = AgentInfo(user=user)
+            self.agents[agent_id] = info
+        info.user = user
+        info.sockets += 1
+        timer = self._logout_timers.pop(agent_id, None)
+        if timer is not None:
+            timer.cancel()
+        if info.state == AgentState.LOGGED_OUT.value:
+            await self._acd.submit(m.AgentLogin(agent_id, frozenset(user.skills)))
+        return self.state_payload(agent_id)
+
+    def disconnected(self, agent_id: AgentId) -> None:
+        info = self.agents.get(agent_id)
+        if info is None:
+            return
+        info.sockets = max(0, info.sockets - 1)
+        if info.sockets == 0:
+            loop = asyncio.get_running_loop()
+            self._logout_timers[agent_id] = loop.call_later(self._grace, self._grace_over, agent_id)
+
+    def _grace_over(self, agent_id: AgentId) -> None:
+        self._logout_timers.pop(agent_id, None)
+        info = self.agents.get(agent_id)
+        if info is None or info.sockets > 0:
+            return
+        if info.state in (AgentState.ON_CALL.value,):
+            return  # never log out an agent in a call; the call's end puts them in wrap-up
+        task = asyncio.get_running_loop().create_task(self.logout(agent_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def logout(self, agent_id: AgentId) -> None:
+        try:
+            await self._acd.submit(m.AgentLogout(agent_id))
+        except Exception:
+            logger.exception("logout failed agent_id=%s", agent_id)
+
+    # --- requests -------------------------------------------------------------------------
+
+    async def ready(self, agent_id: AgentId) -> None:
+        await self._acd.submit(m.AgentReady(agent_id))
+
+    async def not_ready(self, agent_id: AgentId, reason: str) -> None:
+        await self._acd.submit(m.AgentNotReady(agent_id, reason))
+
+    # --- projections of the ACD's state changes -------------------------------------------
+
+    async def on_agent_state(self, event: m.AgentStateChanged) -> None:
+        info = self.agents.get(event.agent_id)
+        if info is None:
+            return
+        previous = info.state
+        info.state, info.since = event.state.value, event.at
+        info.reason, info.call_id = event.reason, event.call_id
+        if previous == AgentState.WRAP_UP.value and event.state is not AgentState.WRAP_UP:
+            if self.wrap_finished_hook is not None:
+                await self.wrap_finished_hook(event.agent_id, event.at)
+        if event.state is AgentState.LOGGED_OUT:
+            await self._live.remove_agent(event.agent_id)
+        else:
+            await self._live.put_agent(
+                AgentSnapshot(
+                    event.agent_id,
+                    info.user.display_name,
+                    info.state,
+                    event.at,
+                    event.reason,
+                    event.call_id,
+                )
+            )
+        await self._log.append(
+            AgentStateEntry(event.agent_id, info.state, event.at, event.reason, event.call_id)
+        )
+        await self._notifier.to_agent(event.agent_id, "agent.state", self.state_payload(event.agent_id))
+        await self._bus.publish(
+            AgentStateChanged(event.agent_id, info.state, event.reason, event.call_id, event.at)
+        )
+        logger.info(
+            "agent state agent_id=%s state=%s reason=%s call_id=%s",
+            event.agent_id,
+            info.state,
+            event.reason,
+            event.call_id,
+        )
+
+    async def on_offer_timed_out(self, event: m.OfferTimedOut) -> None:
+        logger.info("RONA agent_id=%s call_id=%s", event.agent_id, event.call_id)
+
+    def state_payload(self, agent_id: AgentId) -> dict[str, Any]:
+        info = self.agents[agent_id]
+        today = utc_day(self._clock.now())
+        return {
+            "agent_id": agent_id,
+            "display_name": info.user.display_name,
+            "state": info.state,
+            "reason": info.reason,
+            "since": info.since,
+            "call_id": info.call_id,
+            "calls_today": info.calls_today if info.day == today else 0,
+        }
+
+    async def close(self) -> None:
+        for timer in self._logout_timers.values():
+            timer.cancel()
+        self._logout_timers.clear()
+        for task in list(self._tasks):
+            task.cancel()

@@ -1,0 +1,238 @@
+"""Explicit wiring: settings in, a running aiohttp application out.
+
+Every resource opens and closes in `app.cleanup_ctx` and lives under a typed `web.AppKey`.
+Nothing is created at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from acd.core import AcdCore
+from acd.model import QueueConfig
+from agent_desktop import assets
+from agent_desktop.namespaces import (
+    WALLBOARD_NS,
+    WALLBOARD_ROOM,
+    AgentNamespace,
+    SocketNotifier,
+    WallboardNamespace,
+)
+from contactcenter import events as ev
+from contactcenter.acd_service import AcdService
+from contactcenter.agents import AgentService
+from contactcenter.auth import TokenSigner
+from contactcenter.bus import EventBus
+from contactcenter.call_service import CallService
+from contactcenter.clock import Clock, SystemClock
+from contactcenter.http_api import API_DEPS, ApiDeps, setup_routes
+from contactcenter.inbound import InboundHandler
+from contactcenter.ids import QueueId
+from contactcenter.livestate import open_live_state
+from contactcenter.openapi import build_openapi
+from contactcenter.persistence.db import Database, upgrade
+from contactcenter.ports import LiveState
+from contactcenter.settings import Settings
+from contactcenter.telephony.agi import FastAgiServer
+from contactcenter.telephony.ami import AmiClient
+from contactcenter.telephony.ami_events import AmiEventTranslator
+from contactcenter.telephony.call_control import AmiCallControl
+from contactcenter.telephony.channels import ChannelRegistry
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything a running server holds; tests and the demo reach in through `RUNTIME`."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    live: LiveState
+    bus: EventBus
+    acd: AcdService
+    calls: CallService
+    agents: AgentService
+    agi: FastAgiServer
+    ami: AmiClient | None
+    sio: socketio.AsyncServer
+
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+SIO = web.AppKey("sio", socketio.AsyncServer)
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+def queue_configs(settings: Settings) -> dict[QueueId, QueueConfig]:
+    return {
+        QueueId(q.id): QueueConfig(
+            id=QueueId(q.id),
+            name=q.name or q.id,
+            skills=frozenset(q.skills),
+            wrapup_s=q.wrapup_s,
+            offer_timeout_s=q.offer_timeout_s,
+            sl_threshold_s=q.sl_threshold_s,
+        )
+        for q in settings.queues
+    }
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or SystemClock()
+    client_manager = (
+        socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    )
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp", client_manager=client_manager, cors_allowed_origins=[]
+    )
+    sio.attach(app)
+    app[SIO] = sio
+    setup_routes(app)
+    _setup_pages(app)
+    app.cleanup_ctx.append(_runtime_ctx)
+    return app
+
+
+def _setup_pages(app: web.Application) -> None:
+    async def desktop(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(assets.STATIC_DIR / "desktop.html")
+
+    async def wallboard(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(assets.STATIC_DIR / "wallboard.html")
+
+    async def root(_: web.Request) -> web.Response:
+        raise web.HTTPFound("/desktop")
+
+    app.router.add_get("/", root)
+    app.router.add_get("/desktop", desktop)
+    app.router.add_get("/wallboard", wallboard)
+    app.router.add_static("/static", assets.STATIC_DIR)
+
+
+async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, clock, sio = app[SETTINGS], app[CLOCK], app[SIO]
+    if not assets.assets_built():
+        await asyncio.get_running_loop().run_in_executor(None, assets.ensure_built)
+    await upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    live = open_live_state(settings.redis_url)
+    bus = EventBus()
+    acd = AcdService(AcdCore(queue_configs(settings)), clock)
+    notifier = SocketNotifier(sio)
+    registry = ChannelRegistry()
+    agents = AgentService(clock, acd, live, db.agent_states, bus, notifier)
+    ami: AmiClient | None = None
+    translator: AmiEventTranslator | None = None
+
+    def on_ami_event(message: Any) -> None:
+        if translator is not None:
+            translator.handle(message)
+
+    if settings.ami.enabled:
+        ami = AmiClient(
+            settings.ami.host,
+            settings.ami.port,
+            settings.ami.username,
+            settings.ami.secret,
+            on_event=on_ami_event,
+            ping_interval_s=settings.ami.ping_interval_s,
+        )
+    control = AmiCallControl(ami, registry) if ami is not None else _NoPbx()
+    calls = CallService(
+        settings, clock, db.calls, db.customers, live, acd, bus, control, notifier, agents
+    )
+    pending: set[asyncio.Task[None]] = set()
+
+    def publish(event: ev.Event) -> None:
+        task = asyncio.get_running_loop().create_task(bus.publish(event))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    translator = AmiEventTranslator(registry, clock, publish)
+    acd.on_offer = calls.on_offer
+    acd.on_offer_withdrawn = calls.on_offer_withdrawn
+    acd.on_agent_state = agents.on_agent_state
+    acd.on_offer_timed_out = agents.on_offer_timed_out
+    agents.wrap_finished_hook = calls.wrap_finished
+    bus.subscribe(ev.CallConnected, calls.on_connected)
+    bus.subscribe(ev.CallHungUp, calls.on_hung_up)
+
+    async def push_wallboard(snapshot: dict[str, Any]) -> None:
+        await sio.emit("wallboard.snapshot", snapshot, room=WALLBOARD_ROOM, namespace=WALLBOARD_NS)
+
+    from contactcenter.wallboard import Wallboard
+
+    wallboard = Wallboard(settings, clock, live, push_wallboard)
+    for event_type in (
+        ev.CallQueued, ev.CallOffered, ev.CallAnswered, ev.CallEnded, ev.AgentStateChanged,
+        ev.CallOfferWithdrawn,
+    ):
+        bus.subscribe(event_type, wallboard.on_event)
+    tokens = TokenSigner(settings.auth.secret, clock, settings.auth.token_ttl_s)
+    sio.register_namespace(AgentNamespace(tokens, db.users, agents, calls))
+    sio.register_namespace(WallboardNamespace(tokens, db.users, wallboard.snapshot))
+
+    async def health() -> dict[str, Any]:
+        db_ok = await db.ping()
+        return {
+            "status": "ok" if db_ok else "degraded",
+            "database": db_ok,
+            "ami_connected": bool(ami and ami.connected),
+            "active_calls": len(calls.active),
+        }
+
+    app[API_DEPS] = ApiDeps(
+        tokens, db.users, db.customers, db.calls, health, wallboard.snapshot, build_openapi()
+    )
+    agi = FastAgiServer({"inbound": InboundHandler(settings, clock, calls, registry)})
+    await agi.start(settings.agi.host, settings.agi.port)
+    if ami is not None:
+        await ami.start()
+    wallboard.start()
+    app[RUNTIME] = Runtime(settings, clock, db, live, bus, acd, calls, agents, agi, ami, sio)
+    logger.info(
+        "contactcenter up: http %s:%s, FastAGI %s:%s, AMI %s",
+        settings.http.host,
+        settings.http.port,
+        settings.agi.host,
+        agi.port,
+        f"{settings.ami.host}:{settings.ami.port}" if ami else "disabled",
+    )
+    try:
+        yield
+    finally:
+        await agi.close()
+        if ami is not None:
+            await ami.close()
+        await wallboard.close()
+        await agents.close()
+        await acd.close()
+        for task in list(pending):
+            task.cancel()
+        await live.close()
+        await db.close()
+
+
+class _NoPbx:
+    """Call control when AMI is disabled: every action is refused with a clear message."""
+
+    async def connect_to_agent(self, call_id: Any, endpoint: str, ring_timeout_s: float) -> None:
+        from contactcenter.errors import TelephonyError
+
+        raise TelephonyError("AMI is disabled in the settings; calls cannot be connected")
+
+    async def hangup(self, call_id: Any) -> None:
+        from contactcenter.errors import TelephonyError
+
+        raise TelephonyError("AMI is disabled in the settings; calls cannot be hung up")

@@ -1,0 +1,407 @@
+"""The life of a call, from arrival to the history row: the one place that writes call facts.
+
+Every fact is written as it happens (an atomic UPDATE of the call's row plus an append-only
+call event), so a crash loses at most the fact in flight, never the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from acd import messages as m
+from acd.errors import AcdError
+from contactcenter.acd_service import AcdService
+from contactcenter.bus import EventBus
+from contactcenter.clock import Clock, utc_day
+from contactcenter.errors import Forbidden, InvalidRequest, NotFound, TelephonyError
+from contactcenter.events import (
+    CallAnswered,
+    CallConnected,
+    CallEnded,
+    CallHungUp,
+    CallOffered,
+    CallOfferWithdrawn,
+    CallQueued,
+)
+from contactcenter.ids import AgentId, CallId, QueueId
+from contactcenter.ports import (
+    CallControl,
+    CallRepository,
+    CustomerRepository,
+    LiveState,
+    WaitingCall,
+)
+from contactcenter.records import CallEvent, CallRecord, Customer, Outcome, ValueTier
+from contactcenter.screenpop import call_json, customer_json
+from contactcenter.settings import QueueSettings, Settings
+
+logger = logging.getLogger(__name__)
+
+TIER_PRIORITY = {ValueTier.STANDARD: 0, ValueTier.SILVER: 1, ValueTier.GOLD: 2, ValueTier.PLATINUM: 3}
+HISTORY_IN_POP = 10
+
+
+class Phase(StrEnum):
+    IVR = "ivr"
+    QUEUED = "queued"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    ENDED = "ended"
+
+
+class AgentNotifier(Protocol):
+    async def to_agent(self, agent_id: AgentId, event: str, payload: dict[str, Any]) -> None: ...
+
+
+class AgentDirectory(Protocol):
+    def endpoint_of(self, agent_id: AgentId) -> str | None: ...
+    def call_handled(self, agent_id: AgentId) -> None: ...
+
+
+@dataclass(slots=True)
+class LiveCall:
+    record: CallRecord
+    customer: Customer | None
+    history: list[CallRecord]
+    phase: Phase = Phase.IVR
+    # Set when the FastAGI session should let the caller go (connecting, or the call is over).
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class CallService:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        calls: CallRepository,
+        customers: CustomerRepository,
+        live: LiveState,
+        acd: AcdService,
+        bus: EventBus,
+        control: CallControl,
+        notifier: AgentNotifier,
+        agents: AgentDirectory,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._calls = calls
+        self._customers = customers
+        self._live = live
+        self._acd = acd
+        self._bus = bus
+        self._control = control
+        self._notifier = notifier
+        self._agents = agents
+        self.active: dict[CallId, LiveCall] = {}
+        self._last_call_of_agent: dict[AgentId, CallId] = {}
+        self._recent: dict[CallId, CallRecord] = {}
+
+    # --- arrival and queueing (driven by the FastAGI inbound handler) -----------------------
+
+    async def arrive(self, record: CallRecord) -> LiveCall:
+        customer = None
+        if record.caller_number:
+            customer = await self._customers.find_by_phone(record.caller_number)
+        history: list[CallRecord] = []
+        if customer is not None:
+            record.customer_id = customer.id
+            record.priority = TIER_PRIORITY.get(customer.value_tier, 0)
+            history = await self._calls.history(customer.id, HISTORY_IN_POP)
+        await self._calls.add(record)
+        live = LiveCall(record, customer, history)
+        self.active[record.id] = live
+        await self._event(record.id, "arrived", caller=record.caller_number, customer=record.customer_id)
+        logger.info(
+            "call arrived call_id=%s caller=%s customer_id=%s",
+            record.id,
+            record.caller_number,
+            record.customer_id,
+        )
+        return live
+
+    async def enqueue(self, live: LiveCall, queue_id: QueueId, extra_priority: int = 0) -> None:
+        now = self._clock.now()
+        rec = live.record
+        rec.queue_id = queue_id
+        rec.queued_at = now
+        rec.priority += extra_priority
+        live.phase = Phase.QUEUED
+        await self._calls.update(rec.id, queue_id=queue_id, queued_at=now, priority=rec.priority)
+        await self._event(rec.id, "queued", queue=queue_id, priority=rec.priority)
+        await self._live.put_waiting(
+            WaitingCall(
+                rec.id,
+                queue_id,
+                now,
+                rec.priority,
+                rec.caller_number,
+                live.customer.name if live.customer else None,
+            )
+        )
+        await self._live.incr(queue_id, utc_day(now), "offered")
+        await self._bus.publish(CallQueued(rec.id, queue_id, rec.customer_id, rec.priority, now))
+        await self._acd.submit(m.EnqueueCall(rec.id, queue_id, rec.priority))
+
+    async def caller_left(self, call_id: CallId, cause: str | None = None) -> None:
+        """The FastAGI session lost a caller that we had not sent anywhere: an abandon."""
+        live = self.active.get(call_id)
+        if live is None or live.phase in (Phase.CONNECTING, Phase.CONNECTED, Phase.ENDED):
+            return
+        now = self._clock.now()
+        rec = live.record
+        if live.phase is Phase.IVR or rec.queued_at is None or rec.queue_id is None:
+            await self._finish(live, Outcome.IVR_ABANDONED, now, cause)
+            return
+        wait = now - rec.queued_at
+        queue = self._settings.queue(rec.queue_id)
+        outcome = Outcome.SHORT_ABANDONED if wait < queue.short_abandon_s else Outcome.ABANDONED
+        rec.wait_s = wait
+        await self._live.remove_waiting(rec.queue_id, call_id)
+        await self._live.incr(rec.queue_id, utc_day(rec.queued_at), outcome.value)
+        await self._acd.submit(m.RemoveCall(call_id))
+        await self._finish(live, outcome, now, cause, wait_s=wait)
+
+    async def fail(self, call_id: CallId, reason: str) -> None:
+        """The safety net: the call could not be handled; record it as failed."""
+        live = self.active.get(call_id)
+        if live is None or live.phase is Phase.ENDED:
+            return
+        rec = live.record
+        if live.phase is Phase.QUEUED and rec.queue_id is not None:
+            await self._live.remove_waiting(rec.queue_id, call_id)
+            await self._acd.submit(m.RemoveCall(call_id))
+        await self._finish(live, Outcome.FAILED, self._clock.now(), reason)
+
+    # --- ACD outputs ----------------------------------------------------------------------
+
+    async def on_offer(self, command: m.OfferCall) -> None:
+        live = self.active.get(command.call_id)
+        if live is None:
+            logger.warning("offer for unknown call call_id=%s", command.call_id)
+            return
+        now = self._clock.now()
+        rec = live.record
+        first = rec.offered_at is None
+        if first:
+            rec.offered_at = now
+            await self._calls.update(rec.id, offered_at=now)
+        await self._event(rec.id, "offered", agent=command.agent_id)
+        queue = self._settings.queue(command.queue_id)
+        await self._notifier.to_agent(
+            command.agent_id,
+            "call.offered",
+            {
+                "call": call_json(rec),
+                "customer": customer_json(live.customer),
+                "history": [call_json(c) for c in live.history],
+                "queue": {"id": queue.id, "name": queue.name or queue.id},
+                "offer_timeout_s": queue.offer_timeout_s,
+            },
+        )
+        await self._bus.publish(CallOffered(rec.id, command.agent_id, command.queue_id, now))
+
+    async def on_offer_withdrawn(self, command: m.WithdrawOffer) -> None:
+        await self._notifier.to_agent(
+            command.agent_id,
+            "call.offer_withdrawn",
+            {"call_id": command.call_id, "reason": command.reason},
+        )
+        await self._event(command.call_id, "offer_withdrawn", agent=command.agent_id, reason=command.reason)
+        await self._bus.publish(
+            CallOfferWithdrawn(command.call_id, command.agent_id, command.reason, self._clock.now())
+        )
+
+    # --- desktop actions ------------------------------------------------------------------
+
+    async def answer(self, agent_id: AgentId, call_id: CallId) -> None:
+        live = self.active.get(call_id)
+        if live is None or live.phase is not Phase.QUEUED:
+            raise NotFound("this call is no longer waiting")
+        endpoint = self._agents.endpoint_of(agent_id)
+        if not endpoint:
+            raise InvalidRequest("your user has no phone endpoint configured", "endpoint")
+        try:
+            await self._acd.submit(m.AcceptOffer(call_id, agent_id))
+        except AcdError as exc:
+            raise NotFound(f"this call is not offered to you: {exc}") from exc
+        rec = live.record
+        live.phase = Phase.CONNECTING
+        rec.agent_id = agent_id
+        self._last_call_of_agent[agent_id] = call_id
+        await self._live.claim_agent(agent_id, call_id)
+        if rec.queue_id is not None:
+            await self._live.remove_waiting(rec.queue_id, call_id)
+        await self._calls.update(call_id, agent_id=agent_id)
+        await self._event(call_id, "accepted", agent=agent_id)
+        queue = self._settings.queue(rec.queue_id) if rec.queue_id else None
+        try:
+            await self._control.connect_to_agent(
+                call_id, endpoint, queue.ring_timeout_s if queue else 20.0
+            )
+        except TelephonyError as exc:
+            logger.warning("connect failed call_id=%s agent_id=%s: %s", call_id, agent_id, exc)
+            await self._requeue_after_failed_connect(live, agent_id)
+            raise
+        live.released.set()
+
+    async def _requeue_after_failed_connect(self, live: LiveCall, agent_id: AgentId) -> None:
+        rec = live.record
+        live.phase = Phase.QUEUED
+        rec.agent_id = None
+        await self._live.release_agent(agent_id, rec.id)
+        await self._calls.update(rec.id, agent_id=None)
+        await self._acd.submit(m.CallFinished(rec.id, agent_id))
+        if rec.queue_id is not None and rec.queued_at is not None:
+            await self._live.put_waiting(
+                WaitingCall(rec.id, rec.queue_id, rec.queued_at, rec.priority, rec.caller_number)
+            )
+            await self._acd.submit(m.EnqueueCall(rec.id, rec.queue_id, rec.priority))
+
+    async def hangup(self, agent_id: AgentId, call_id: CallId) -> None:
+        live = self._own_call(agent_id, call_id)
+        if live.phase not in (Phase.CONNECTING, Phase.CONNECTED):
+            raise InvalidRequest("the call is not connected", "call_id")
+        await self._control.hangup(call_id)
+
+    async def disposition(
+        self, agent_id: AgentId, call_id: CallId, disposition: str, note: str
+    ) -> CallRecord:
+        rec = self._agents_call_record(agent_id, call_id)
+        queue = self._queue_of(rec)
+        if queue is not None and disposition not in queue.dispositions:
+            raise InvalidRequest(
+                f"unknown disposition {disposition!r}; expected one of {list(queue.dispositions)}",
+                "disposition",
+            )
+        rec.disposition = disposition
+        rec.note = note
+        await self._calls.update(call_id, disposition=disposition, note=note)
+        await self._event(call_id, "dispositioned", agent=agent_id, disposition=disposition)
+        return rec
+
+    def _own_call(self, agent_id: AgentId, call_id: CallId) -> LiveCall:
+        live = self.active.get(call_id)
+        if live is None:
+            raise NotFound("no such active call")
+        if live.record.agent_id != agent_id:
+            raise Forbidden("this call is not yours")
+        return live
+
+    def _agents_call_record(self, agent_id: AgentId, call_id: CallId) -> CallRecord:
+        live = self.active.get(call_id)
+        if live is not None:
+            if live.record.agent_id != agent_id:
+                raise Forbidden("this call is not yours")
+            return live.record
+        recent = self._recent.get(call_id)
+        if recent is None:
+            raise NotFound("no such call of yours to disposition")
+        if recent.agent_id != agent_id:
+            raise Forbidden("this call is not yours")
+        return recent
+
+    def _queue_of(self, rec: CallRecord) -> QueueSettings | None:
+        return self._settings.queue(rec.queue_id) if rec.queue_id else None
+
+    # --- telephony events -----------------------------------------------------------------
+
+    async def on_connected(self, event: CallConnected) -> None:
+        live = self.active.get(event.call_id)
+        if live is None or live.phase is not Phase.CONNECTING:
+            return
+        rec = live.record
+        live.phase = Phase.CONNECTED
+        rec.answered_at = event.at
+        rec.wait_s = event.at - rec.queued_at if rec.queued_at is not None else None
+        await self._calls.update(rec.id, answered_at=event.at, wait_s=rec.wait_s)
+        await self._event(rec.id, "answered", agent=rec.agent_id)
+        if rec.queue_id is not None and rec.queued_at is not None:
+            day = utc_day(rec.queued_at)
+            await self._live.incr(rec.queue_id, day, "answered")
+            queue = self._settings.queue(rec.queue_id)
+            if rec.wait_s is not None and rec.wait_s <= queue.sl_threshold_s:
+                await self._live.incr(rec.queue_id, day, "answered_within_sl")
+        assert rec.agent_id is not None
+        await self._notifier.to_agent(rec.agent_id, "call.answered", {"call": call_json(rec)})
+        await self._bus.publish(CallAnswered(rec.id, rec.agent_id, rec.queue_id, event.at))
+
+    async def on_hung_up(self, event: CallHungUp) -> None:
+        live = self.active.get(event.call_id)
+        if live is None or live.phase is Phase.ENDED:
+            return
+        if live.phase is Phase.CONNECTED:
+            rec = live.record
+            rec.talk_s = event.at - rec.answered_at if rec.answered_at is not None else None
+            await self._finish(live, Outcome.ANSWERED, event.at, event.cause, talk_s=rec.talk_s)
+        elif live.phase is Phase.CONNECTING:
+            # The caller left while the agent's phone rang: still an abandon from the queue.
+            live.phase = Phase.QUEUED
+            await self.caller_left(event.call_id, event.cause)
+        else:
+            await self.caller_left(event.call_id, event.cause)
+
+    # --- end of a call --------------------------------------------------------------------
+
+    async def _finish(
+        self,
+        live: LiveCall,
+        outcome: Outcome,
+        now: float,
+        cause: str | None,
+        **extra: float | None,
+    ) -> None:
+        rec = live.record
+        live.phase = Phase.ENDED
+        live.released.set()
+        rec.ended_at = now
+        rec.outcome = outcome
+        rec.hangup_cause = cause
+        await self._calls.update(
+            rec.id, ended_at=now, outcome=outcome, hangup_cause=cause, **extra
+        )
+        await self._event(rec.id, "ended", outcome=outcome.value, cause=cause)
+        self.active.pop(rec.id, None)
+        self._remember(rec)
+        logger.info("call ended call_id=%s outcome=%s agent_id=%s", rec.id, outcome, rec.agent_id)
+        agent_id = rec.agent_id
+        if agent_id is not None and rec.answered_at is not None:
+            await self._live.release_agent(agent_id, rec.id)
+            self._agents.call_handled(agent_id)
+            await self._acd.submit(m.CallFinished(rec.id, agent_id))
+            queue = self._queue_of(rec)
+            await self._notifier.to_agent(
+                agent_id,
+                "call.ended",
+                {
+                    "call": call_json(rec),
+                    "wrapup_s": queue.wrapup_s if queue else 0,
+                    "dispositions": list(queue.dispositions) if queue else [],
+                    "disposition_required": queue.disposition_required if queue else False,
+                },
+            )
+        await self._bus.publish(CallEnded(rec.id, agent_id, rec.queue_id, outcome.value, now))
+
+    async def wrap_finished(self, agent_id: AgentId, at: float) -> None:
+        """The agent left wrap-up: the after-call work time goes on their last call."""
+        call_id = self._last_call_of_agent.pop(agent_id, None)
+        rec = self._recent.get(call_id) if call_id else None
+        if rec is None or rec.ended_at is None or rec.wrap_s is not None:
+            return
+        rec.wrap_s = max(0.0, at - rec.ended_at)
+        await self._calls.update(rec.id, wrap_s=rec.wrap_s)
+
+    # Ended calls kept for dispositions and wrap-up accounting (bounded).
+    _RECENT_MAX = 5000
+
+    def _remember(self, rec: CallRecord) -> None:
+        recent = self._recent
+        recent[rec.id] = rec
+        if len(recent) > self._RECENT_MAX:
+            recent.pop(next(iter(recent)))
+
+    async def _event(self, call_id: CallId, kind: str, **data: object) -> None:
+        await self._calls.append_event(CallEvent(call_id, self._clock.now(), kind, dict(data)))

@@ -1,0 +1,126 @@
+"""The `contactcenter` command: serve, demo, db upgrade, user add."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from contactcenter.errors import ConfigError, ContactCenterError
+from contactcenter.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="contactcenter", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server against a real Asterisk")
+    serve.add_argument("--config", help="settings file (TOML)")
+
+    demo = sub.add_parser("demo", help="run the server with the built-in PBX simulator")
+    demo.add_argument("--config", help="settings file (TOML)")
+    demo.add_argument("--duration", type=float, help="stop after this many seconds (no browser)")
+    demo.add_argument("--rate", type=float, default=0.5, help="calls per second (default 0.5)")
+    demo.add_argument("--agents", type=int, default=6, help="simulated agents (default 6)")
+    demo.add_argument("--seed", type=int, default=7)
+
+    db = sub.add_parser("db", help="database tasks")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="apply the migrations")
+    up.add_argument("--config", help="settings file (TOML)")
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="add a user (asks for the password)")
+    add.add_argument("username")
+    add.add_argument("--role", default="agent", choices=["agent", "supervisor", "manager", "admin"])
+    add.add_argument("--name", default=None, help="display name")
+    add.add_argument("--endpoint", default=None, help="the agent's Asterisk endpoint, e.g. PJSIP/1001")
+    add.add_argument("--skill", action="append", default=[], help="a skill (repeatable)")
+    add.add_argument("--config", help="settings file (TOML)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(getattr(args, "config", None))
+    except ConfigError as exc:
+        print(f"contactcenter: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if args.command == "serve":
+            asyncio.run(_serve(settings))
+        elif args.command == "demo":
+            from contactcenter.demo import run_demo
+
+            return asyncio.run(
+                run_demo(
+                    settings,
+                    duration_s=args.duration,
+                    rate=args.rate,
+                    n_agents=args.agents,
+                    seed=args.seed,
+                )
+            )
+        elif args.command == "db":
+            from contactcenter.persistence.db import upgrade
+
+            asyncio.run(upgrade(settings.database_url))
+            print(f"database is up to date: {settings.database_url}")
+        elif args.command == "user":
+            password = getpass.getpass(f"password for {args.username}: ")
+            asyncio.run(_add_user(settings, args, password))
+    except KeyboardInterrupt:
+        return 130
+    except ContactCenterError as exc:
+        print(f"contactcenter: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _serve(settings: Settings) -> None:
+    from contactcenter.app import create_app
+
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http.host, settings.http.port)
+    await site.start()
+    print(f"contactcenter serving on http://{settings.http.host}:{settings.http.port}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+async def _add_user(settings: Settings, args: argparse.Namespace, password: str) -> None:
+    from contactcenter.auth import hash_password
+    from contactcenter.persistence.db import Database, upgrade
+    from contactcenter.records import Role
+
+    await upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        await db.users.add(
+            args.username,
+            args.name or args.username,
+            Role(args.role),
+            hash_password(password),
+            args.endpoint,
+            args.skill,
+        )
+    finally:
+        await db.close()
+    print(f"user {args.username} added")

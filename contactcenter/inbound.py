@@ -1,0 +1,88 @@
+"""The FastAGI `inbound` script: answer, identify the caller, run the IVR, queue, and hold the
+caller on music until an agent takes the call (then an AMI Redirect takes the caller away)."""
+
+from __future__ import annotations
+
+import logging
+
+from contactcenter.call_service import CallService, LiveCall, Phase
+from contactcenter.clock import Clock
+from contactcenter.ids import QueueId, new_call_id
+from contactcenter.ivr_driver import run_flow
+from contactcenter.records import CallRecord, Direction
+from contactcenter.settings import Settings
+from contactcenter.telephony.agi import AgiSession
+from contactcenter.telephony.channels import ChannelRegistry
+from contactcenter.telephony.errors import AgiChannelDead, AgiConnectionClosed
+from ivr.flows import inbound_flow
+
+logger = logging.getLogger(__name__)
+
+
+class InboundHandler:
+    def __init__(
+        self, settings: Settings, clock: Clock, calls: CallService, registry: ChannelRegistry
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._calls = calls
+        self._registry = registry
+        self._queue_by_dnid: dict[str, QueueId] = {
+            dnid: QueueId(q.id) for q in settings.queues for dnid in q.dnids
+        }
+
+    def queue_for(self, dialed: str | None) -> QueueId:
+        if dialed and dialed in self._queue_by_dnid:
+            return self._queue_by_dnid[dialed]
+        return QueueId(self._settings.default_queue)
+
+    async def __call__(self, session: AgiSession) -> None:
+        env = session.env
+        call_id = new_call_id()
+        arrived = self._clock.now()
+        self._registry.register(call_id, env.channel, env.uniqueid)
+        dialed = env.dnid or (env.args[0] if env.args and env.args[0] else None)
+        record = CallRecord(
+            id=call_id,
+            direction=Direction.INBOUND,
+            arrived_at=arrived,
+            caller_number=env.callerid,
+            dialed_number=dialed,
+        )
+        live = await self._calls.arrive(record)
+        try:
+            result = await run_flow(
+                session,
+                inbound_flow(self.queue_for(dialed), live.customer is not None, None),
+            )
+            if result.queue_id is None:
+                await self._calls.fail(call_id, "ivr ended without a queue")
+                return
+            record.ivr_path = result.ivr_path
+            await self._calls.enqueue(live, result.queue_id, result.priority)
+            await self._hold(session, live)
+        except (AgiChannelDead, AgiConnectionClosed) as exc:
+            logger.info("caller gone call_id=%s: %s", call_id, exc)
+            await self._calls.caller_left(call_id, "caller hung up")
+        except Exception:
+            logger.exception("inbound handler failed call_id=%s; caller sent to fallback", call_id)
+            await self._calls.fail(call_id, "internal error")
+            await self._send_to_fallback(session, call_id)
+
+    async def _hold(self, session: AgiSession, live: LiveCall) -> None:
+        """Music until the caller is taken away (Redirect) or hangs up."""
+        call_id = live.record.id
+        while live.phase is Phase.QUEUED and not session.hungup.is_set():
+            result = await session.exec("MusicOnHold", self._settings.agi.music_class)
+            if result == -1:
+                break
+        if live.phase is Phase.QUEUED:
+            await self._calls.caller_left(call_id, "caller hung up")
+        else:
+            logger.debug("caller leaves AGI call_id=%s phase=%s", call_id, live.phase)
+
+    async def _send_to_fallback(self, session: AgiSession, call_id: str) -> None:
+        try:
+            await session.set_variable("CC_ACTION", "fallback")
+        except Exception:
+            logger.warning("could not set the fallback for call_id=%s", call_id)

@@ -1,0 +1,239 @@
+"""Settings: one validated object, built once from defaults, then a TOML file, then CC_* variables.
+
+Environment variables name a top-level key (`CC_DATABASE_URL`) or a key of a section
+(`CC_HTTP_PORT` sets `[http] port`). An invalid value raises `ConfigError` naming the source
+(file and line, or variable) and the key; the CLI turns that into exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from contactcenter.errors import ConfigError
+
+ENV_PREFIX = "CC_"
+
+NonNegative = Annotated[float, Field(ge=0)]
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: Port = 8080
+
+
+class AgiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: Port = 4573
+    music_class: str = "default"
+    fallback_context: str = "cc-fallback"
+
+
+class AmiSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Port = 5038
+    username: str = "cc"
+    secret: str = "ccsecret"
+    ping_interval_s: Annotated[float, Field(gt=0)] = 20.0
+
+
+class AuthSettings(_Section):
+    token_ttl_s: Annotated[int, Field(gt=0)] = 12 * 3600
+    # Key that signs login tokens. Empty: a random key per start (tokens die with the process).
+    secret: str = ""
+
+
+class QueueSettings(_Section):
+    id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: str = ""
+    skills: tuple[str, ...] = ()
+    dnids: tuple[str, ...] = ()
+    wrapup_s: NonNegative = 10.0
+    offer_timeout_s: Annotated[float, Field(gt=0)] = 15.0
+    ring_timeout_s: Annotated[float, Field(gt=0)] = 20.0
+    sl_threshold_s: Annotated[float, Field(gt=0)] = 20.0
+    short_abandon_s: NonNegative = 5.0
+    dispositions: tuple[str, ...] = ("resolved", "follow-up", "escalated", "wrong number")
+    disposition_required: bool = False
+
+
+class WallboardSettings(_Section):
+    push_interval_s: Annotated[float, Field(gt=0)] = 0.25
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str = "sqlite:///contactcenter.db"
+    redis_url: str | None = None
+    log_level: str = "INFO"
+    http: HttpSettings = HttpSettings()
+    agi: AgiSettings = AgiSettings()
+    ami: AmiSettings = AmiSettings()
+    auth: AuthSettings = AuthSettings()
+    wallboard: WallboardSettings = WallboardSettings()
+    queues: tuple[QueueSettings, ...] = (
+        QueueSettings(id="support", name="Support", skills=("support",)),
+    )
+    default_queue: str = "support"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// URL, or empty for in-memory live state")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return upper
+
+    @model_validator(mode="after")
+    def _queues_consistent(self) -> Settings:
+        ids = [q.id for q in self.queues]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"queue ids must be unique, got {ids}")
+        if self.default_queue not in ids:
+            raise ValueError(f"default_queue {self.default_queue!r} is not one of the queues {ids}")
+        return self
+
+    def queue(self, queue_id: str) -> QueueSettings:
+        for q in self.queues:
+            if q.id == queue_id:
+                return q
+        raise KeyError(queue_id)
+
+
+_SECTIONS = ("http", "agi", "ami", "auth", "wallboard")
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        for section in _SECTIONS:
+            if key.startswith(section + "_"):
+                out.setdefault(section, {})[key[len(section) + 1 :]] = value
+                break
+        else:
+            out[key] = value
+    return out
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
+    """The line of the TOML file where the key at `loc` is written (best effort)."""
+    names = [str(part) for part in loc if isinstance(part, str)]
+    if not names:
+        return None
+    key = names[-1]
+    pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+    section_pattern = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
+    wanted_section = names[0] if len(names) > 1 else None
+    current: str | None = None
+    fallback: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        heading = section_pattern.match(line)
+        if heading:
+            current = heading.group(1)
+            if wanted_section == current and len(names) == 1:
+                return number
+            continue
+        if pattern.match(line):
+            if current == wanted_section:
+                return number
+            fallback = fallback or number
+    return fallback
+
+
+def _describe(
+    exc: ValidationError, *, path: Path | None, text: str, env: Mapping[str, Any]
+) -> str:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        where = "defaults"
+        env_name = ENV_PREFIX + "_".join(str(p) for p in loc if isinstance(p, str)).upper()
+        if loc and isinstance(loc[0], str) and _lookup(env, loc) is not None:
+            where = f"environment variable {env_name}"
+        elif path is not None:
+            line = _line_of(text, loc)
+            where = f"{path}:{line}" if line else str(path)
+        problems.append(f"{where}: key '{key}': {error['msg']}")
+    return "invalid settings:\n  " + "\n  ".join(problems)
+
+
+def _lookup(data: Mapping[str, Any], loc: tuple[int | str, ...]) -> Any:
+    node: Any = data
+    for part in loc:
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings: defaults, then the TOML file (if any), then CC_* variables."""
+    environ = os.environ if environ is None else environ
+    file_data: dict[str, Any] = {}
+    text = ""
+    file_path = Path(path) if path is not None else None
+    if file_path is not None:
+        try:
+            text = file_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{file_path}: cannot read settings file: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file_path}: settings file is not UTF-8 text") from exc
+        try:
+            file_data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file_path}: not valid TOML: {exc}") from exc
+        if "queues" in file_data and isinstance(file_data["queues"], list):
+            file_data["queues"] = tuple(file_data["queues"])
+    env_data = _env_overrides(environ)
+    merged = _merge(file_data, env_data)
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path=file_path, text=text, env=env_data)) from exc

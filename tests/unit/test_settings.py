@@ -1,0 +1,93 @@
+"""Settings: defaults, then a TOML file, then CC_* variables; bad input names file, line, key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from contactcenter.cli import main
+from contactcenter.errors import ConfigError
+from contactcenter.settings import load_settings
+
+
+def test_defaults_are_the_embedded_setup() -> None:
+    s = load_settings(environ={})
+    assert s.database_url.startswith("sqlite:///")
+    assert s.redis_url is None
+    assert (s.http.host, s.http.port) == ("127.0.0.1", 8080)
+    assert (s.agi.host, s.agi.port) == ("127.0.0.1", 4573)
+    assert (s.ami.host, s.ami.port, s.ami.username) == ("127.0.0.1", 5038, "cc")
+
+
+def test_file_then_environment_override(tmp_path: Path) -> None:
+    f = tmp_path / "cc.toml"
+    f.write_text('database_url = "sqlite:///x.db"\n[http]\nport = 9000\nhost = "0.0.0.0"\n')
+    s = load_settings(f, environ={"CC_HTTP_PORT": "9100", "CC_REDIS_URL": "redis://127.0.0.1/1"})
+    assert s.database_url == "sqlite:///x.db"
+    assert s.http.host == "0.0.0.0"
+    assert s.http.port == 9100
+    assert s.redis_url == "redis://127.0.0.1/1"
+
+
+def test_bad_value_in_file_names_file_line_and_key(tmp_path: Path) -> None:
+    f = tmp_path / "cc.toml"
+    f.write_text('log_level = "INFO"\n\n[http]\nhost = "127.0.0.1"\nport = 99999\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(f, environ={})
+    message = str(err.value)
+    assert f"{f}:5" in message
+    assert "http.port" in message
+
+
+def test_bad_environment_variable_is_named() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"CC_AGI_PORT": "not-a-port"})
+    assert "CC_AGI_PORT" in str(err.value)
+    assert "agi.port" in str(err.value)
+
+
+def test_unknown_key_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "cc.toml"
+    f.write_text("[ami]\nhots = 'typo'\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(f, environ={})
+    assert f"{f}:2" in str(err.value)
+    assert "ami.hots" in str(err.value)
+
+
+def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    f = tmp_path / "cc.toml"
+    f.write_text("[http]\nport = = 3\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(f, environ={})
+    assert str(f) in str(err.value)
+    assert "line 2" in str(err.value)
+
+
+def test_queue_list_validated(tmp_path: Path) -> None:
+    f = tmp_path / "cc.toml"
+    f.write_text(
+        'default_queue = "sales"\n[[queues]]\nid = "sales"\noffer_timeout_s = -1\n'
+    )
+    with pytest.raises(ConfigError) as err:
+        load_settings(f, environ={})
+    assert "queues.0.offer_timeout_s" in str(err.value)
+    assert f"{f}:4" in str(err.value)
+
+
+def test_cli_exits_2_on_a_bad_settings_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "cc.toml"
+    f.write_text("[http]\nport = 'eighty'\n")
+    assert main(["db", "upgrade", "--config", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert f"{f}:2" in err and "http.port" in err
+
+
+def test_cli_exits_2_on_a_missing_settings_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--config", str(tmp_path / "nope.toml")]) == 2
+    assert "nope.toml" in capsys.readouterr().err
