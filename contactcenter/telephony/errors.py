@@ -21,6 +21,7 @@ __all__ = [
     "AmiActionError",
     "AmiAuthError",
     "AmiError",
+    "AmiTimeout",
     "AmiUnavailable",
     "TelephonyError",
     "UnknownCall",
@@ -77,3 +78,7 @@ class AmiActionError(AmiError):
 
 class UnknownCall(TelephonyError):
     """The call id is not (or no longer) known to the telephony adapter."""
+
+
+class AmiTimeout(AmiError):
+    """An AMI action got no response in time."""

@@ -1,0 +1,83 @@
+"""Which Asterisk channel carries which of our calls. Asterisk ids stay inside the adapter."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from contactcenter.ids import CallId
+
+__all__ = ["ChannelRef", "ChannelRegistry"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """The Asterisk identity of a caller's channel."""
+
+    call_id: CallId
+    channel: str
+    uniqueid: str
+    linkedid: str | None = None
+
+
+class ChannelRegistry:
+    """CallId <-> (channel name, Uniqueid, Linkedid), both ways. In memory, one per process."""
+
+    def __init__(self) -> None:
+        self._by_call: dict[CallId, ChannelRef] = {}
+        self._by_uniqueid: dict[str, CallId] = {}
+        self._by_channel: dict[str, CallId] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_call)
+
+    def register(
+        self, call_id: CallId, channel: str, uniqueid: str, linkedid: str | None = None
+    ) -> ChannelRef:
+        """Remember a caller's channel (from the AGI environment: agi_channel, agi_uniqueid)."""
+        self.forget(call_id)
+        ref = ChannelRef(call_id, channel, uniqueid, linkedid)
+        self._by_call[call_id] = ref
+        self._by_uniqueid[uniqueid] = call_id
+        self._by_channel[channel] = call_id
+        logger.debug("registered call_id=%s channel=%s uniqueid=%s", call_id, channel, uniqueid)
+        return ref
+
+    def set_linkedid(self, call_id: CallId, linkedid: str) -> None:
+        ref = self._by_call.get(call_id)
+        if ref is not None:
+            self._by_call[call_id] = replace(ref, linkedid=linkedid)
+
+    def rename(self, call_id: CallId, channel: str) -> None:
+        """The channel got a new name (AMI Rename, e.g. after a masquerade)."""
+        ref = self._by_call.get(call_id)
+        if ref is None:
+            return
+        if self._by_channel.get(ref.channel) == call_id:
+            del self._by_channel[ref.channel]
+        self._by_channel[channel] = call_id
+        self._by_call[call_id] = replace(ref, channel=channel)
+
+    def get(self, call_id: CallId) -> ChannelRef | None:
+        return self._by_call.get(call_id)
+
+    def channel_of(self, call_id: CallId) -> str | None:
+        ref = self._by_call.get(call_id)
+        return None if ref is None else ref.channel
+
+    def by_uniqueid(self, uniqueid: str) -> CallId | None:
+        return self._by_uniqueid.get(uniqueid)
+
+    def by_channel(self, channel: str) -> CallId | None:
+        return self._by_channel.get(channel)
+
+    def forget(self, call_id: CallId) -> None:
+        ref = self._by_call.pop(call_id, None)
+        if ref is None:
+            return
+        if self._by_uniqueid.get(ref.uniqueid) == call_id:
+            del self._by_uniqueid[ref.uniqueid]
+        if self._by_channel.get(ref.channel) == call_id:
+            del self._by_channel[ref.channel]
