@@ -325,3 +325,17 @@ async def test_agent_state_log_entries_in_a_window(database: Database) -> None:
     assert await database.agent_states.entries(bob, T0, T0 + 100) == [entries[4]]
     assert await database.agent_states.state_at(alice, T0 + 25) == entries[2]
     assert await database.agent_states.state_at(alice, T0 - 1) is None
+
+
+async def test_concurrent_customer_writes_all_land(database: Database) -> None:
+    """Read-then-write transactions (uniqueness checks, edits) wait for each other instead of
+    failing with 'database is locked' on SQLite."""
+    created = await asyncio.gather(
+        *(_customer(database, f"Customer {i}", f"+1555000{i:04d}") for i in range(20))
+    )
+    assert len({c.id for c in created}) == 20
+    renamed = await asyncio.gather(
+        *(database.customers.update(dataclasses.replace(c, name=c.name + "!")) for c in created)
+    )
+    assert [c.name for c in renamed] == [f"Customer {i}!" for i in range(20)]
+    assert len(await database.customers.search("customer", limit=100)) == 20
