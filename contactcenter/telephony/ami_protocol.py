@@ -93,7 +93,9 @@ class AmiMessage(Mapping[str, str]):
 
     @property
     def is_response(self) -> bool:
-        return "response" in self._index
+        """A response to an action. Events such as OriginateResponse carry a `Response` field
+        too; a message with an `Event` field is an event, never a response."""
+        return "response" in self._index and "event" not in self._index
 
     @property
     def name(self) -> str:
