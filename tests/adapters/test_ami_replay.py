@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Coroutine
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,7 @@ async def replay(name: str, events: list[AmiMessage] | None = None) -> ReplayAmi
             for recorded in group:
                 action = recorded.get("Action") or ""
                 fields = [(k, v) for k, v in recorded.items_list() if k.lower() not in SKIP_FIELDS]
+                coro: Coroutine[object, object, object]
                 if action.lower() == "logoff":
                     coro = client.close()
                 elif recorded.action_id in lists:
