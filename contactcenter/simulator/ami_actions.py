@@ -1,0 +1,199 @@
+"""The AMI actions the simulator answers, with Asterisk 20's exact response texts.
+
+A response is written before the events the action causes (Setvar's `Variable Set`, then its
+VarSet event), as in the recordings. Action names and keys are case-insensitive.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from contactcenter.simulator import frames
+from contactcenter.simulator.channels import Channel
+from contactcenter.telephony.ami_protocol import AmiMessage
+
+if TYPE_CHECKING:
+    from contactcenter.simulator.ami_server import AmiClientSession
+
+__all__ = ["AmiBackend", "dispatch", "reply"]
+
+logger = logging.getLogger(__name__)
+
+Fields = list[tuple[str, str]]
+
+
+class AmiBackend(Protocol):
+    """What the AMI actions need from the PBX."""
+
+    def find_channel(self, name: str) -> Channel | None: ...
+    def list_channels(self) -> list[Channel]: ...
+    def set_variable(self, chan: Channel, name: str, value: str) -> None: ...
+    def get_global(self, name: str) -> str: ...
+    def set_global(self, name: str, value: str) -> None: ...
+    def redirect(self, chan: Channel, context: str, exten: str, priority: int) -> None: ...
+    def hangup_channel(self, chan: Channel, cause: int) -> None: ...
+
+
+def reply(msg: AmiMessage, response: str, *fields: tuple[str, str]) -> Fields:
+    """`Response: X`, the echoed ActionID (only if the action had one), then `fields`."""
+    out: Fields = [("Response", response)]
+    if msg.action_id is not None:
+        out.append(("ActionID", msg.action_id))
+    out.extend(fields)
+    return out
+
+
+def _error(msg: AmiMessage, message: str) -> Fields:
+    return reply(msg, "Error", ("Message", message))
+
+
+Handler = Callable[[AmiBackend, "AmiClientSession", AmiMessage, float], None]
+
+
+def _ping(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    client.send(reply(msg, "Success", ("Ping", "Pong"), ("Timestamp", f"{now:.6f}")))
+
+
+def _setvar(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    variable = msg.get("Variable")
+    if not variable:
+        client.send(_error(msg, "No variable specified"))
+        return
+    value = msg.get("Value") or ""
+    name = msg.get("Channel")
+    if not name:
+        client.send(reply(msg, "Success", ("Message", "Variable Set")))
+        backend.set_global(variable, value)
+        return
+    chan = backend.find_channel(name)
+    if chan is None:
+        client.send(_error(msg, "No such channel"))
+        return
+    client.send(reply(msg, "Success", ("Message", "Variable Set")))
+    backend.set_variable(chan, variable, value)
+
+
+def _getvar(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    variable = msg.get("Variable")
+    if not variable:
+        client.send(_error(msg, "No variable specified"))
+        return
+    name = msg.get("Channel")
+    if not name:
+        value = backend.get_global(variable)
+    else:
+        chan = backend.find_channel(name)
+        if chan is None:
+            client.send(_error(msg, "No such channel"))
+            return
+        value = chan.variables.get(variable, "")
+    client.send(reply(msg, "Success", ("Variable", variable), ("Value", value)))
+
+
+def _redirect(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    name = msg.get("Channel")
+    if not name:
+        client.send(_error(msg, "Channel not specified"))
+        return
+    chan = backend.find_channel(name)
+    if chan is None:
+        client.send(_error(msg, f"Channel does not exist: {name}"))
+        return
+    context = msg.get("Context") or chan.context
+    exten = msg.get("Exten") or chan.exten
+    try:
+        priority = int(msg.get("Priority") or "1")
+    except ValueError:
+        client.send(_error(msg, f"Invalid priority '{msg.get('Priority')}'"))
+        return
+    client.send(reply(msg, "Success", ("Message", "Redirect successful")))
+    backend.redirect(chan, context, exten, priority)
+
+
+def _hangup(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    name = msg.get("Channel")
+    if not name:
+        client.send(_error(msg, "No channel specified"))
+        return
+    chan = backend.find_channel(name)
+    if chan is None:
+        client.send(_error(msg, "No such channel"))
+        return
+    try:
+        cause = int(msg.get("Cause") or "16")
+    except ValueError:
+        cause = 16
+    client.send(reply(msg, "Success", ("Message", "Channel Hungup")))
+    backend.hangup_channel(chan, cause)
+
+
+def _status(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    name = msg.get("Channel")
+    if name:
+        chan = backend.find_channel(name)
+        if chan is None:
+            client.send(_error(msg, "No such channel"))
+            return
+        chans = [chan]
+    else:
+        chans = backend.list_channels()
+    client.send(
+        reply(msg, "Success", ("EventList", "start"), ("Message", "Channel status will follow"))
+    )
+    for chan in chans:
+        client.send(frames.status(chan, msg.action_id, now))
+    done = frames.list_complete("StatusComplete", msg.action_id, len(chans))
+    client.send([*done, ("Items", str(len(chans)))])
+
+
+def _core_show_channels(
+    backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float
+) -> None:
+    chans = backend.list_channels()
+    client.send(reply(msg, "Success", ("EventList", "start"), ("Message", "Channels will follow")))
+    for chan in chans:
+        client.send(frames.core_show_channel(chan, msg.action_id, now))
+    client.send(frames.list_complete("CoreShowChannelsComplete", msg.action_id, len(chans)))
+
+
+def _events(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    mask = (msg.get("EventMask") or "").strip().lower()
+    client.events_on = mask not in ("off", "", "0", "false", "no")
+    client.send(reply(msg, "Success", ("Events", "On" if client.events_on else "Off")))
+
+
+ACTIONS: dict[str, Handler] = {
+    "ping": _ping,
+    "setvar": _setvar,
+    "getvar": _getvar,
+    "redirect": _redirect,
+    "hangup": _hangup,
+    "status": _status,
+    "coreshowchannels": _core_show_channels,
+    "events": _events,
+}
+
+
+def dispatch(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    """Answer one action from a logged-in client."""
+    action = msg.get("Action")
+    if action is None:
+        client.send(_error(msg, "Missing action in request"))
+        return
+    handler = ACTIONS.get(action.lower())
+    if handler is None:
+        client.send(
+            _error(
+                msg,
+                f"Invalid/unknown command: {action}. "
+                "Use Action: ListCommands to show available commands.",
+            )
+        )
+        return
+    try:
+        handler(backend, client, msg, now)
+    except Exception:
+        logger.exception("simulated AMI action %s failed", action)
+        client.send(_error(msg, "Internal error"))

@@ -1,0 +1,258 @@
+"""The shipped dialplan (config/asterisk/extensions.conf), run for one simulated call:
+
+[cc-inbound]  1 NoOp, 2 Set(CC_DNID), 3 AGI(agi://server/inbound,${EXTEN}),
+              4/5 GotoIf CC_ACTION empty or "fallback" -> cc-fallback, 6 Hangup
+[cc-connect]  s,1 NoOp, 2 Dial(${CC_ENDPOINT},${CC_RING_TIMEOUT}), 3 GotoIf ANSWER -> done,
+              4 AGI(.../inbound,${CC_DNID}) (the server queues again), 5 GotoIf -> fallback,
+              6 (done) Hangup
+[cc-fallback] Answer, Playback, Queue(cc-fallback): nobody answers here, the caller waits
+[cc-hold]     MusicOnHold until the next Redirect
+Any other context: the channel hangs up (no such extension).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable
+
+from contactcenter.simulator import frames
+from contactcenter.simulator.agi_client import FastAgiClient
+from contactcenter.simulator.call import SimulatedCall
+from contactcenter.simulator.channels import ChannelState, split_endpoint
+
+__all__ = ["run_call"]
+
+Step = Callable[[], Awaitable["Step | None"]]
+
+
+class _Dialplan:
+    def __init__(self, call: SimulatedCall) -> None:
+        self.call = call
+        self.chan = call.channel
+        self.pbx = call.pbx
+
+    def exten(self, priority: int, app: str, data: str) -> None:
+        self.chan.priority = priority
+        self.chan.application, self.chan.app_data = app, data
+        self.call.emit(frames.newexten(self.chan, app, data))
+
+    async def run(self) -> None:
+        call, chan = self.call, self.chan
+        self.pbx.register(chan, call)
+        call.emit(frames.newchannel(chan))
+        chan.state = ChannelState.RING
+        call.emit(frames.newstate(chan))
+        num = chan.caller_num or ""
+        self.exten(1, "NoOp", f"contactcenter inbound {num} -> {chan.exten}")
+        self.exten(2, "Set", f"CC_DNID={chan.exten}")
+        call.set_variable("CC_DNID", chan.exten)
+        patience = asyncio.ensure_future(self._patience())
+        step: Step | None = self.inbound_agi
+        try:
+            while step is not None and not chan.hung_up:
+                step = await step()
+        finally:
+            patience.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await patience
+            call.finish()
+
+    async def _patience(self) -> None:
+        await asyncio.sleep(self.call.patience_s)
+        if not self.call.bridged and self.call.truth.answered_at is None:
+            self.call.caller_hangs_up()
+
+    async def _agi(self, priority: int, dnid: str) -> str:
+        settings = self.pbx.settings
+        url = f"agi://{settings.agi_url_host}/inbound"
+        self.exten(priority, "AGI", f"{url},{dnid}")
+        truth = self.call.truth
+
+        def connected() -> None:
+            truth.agi_sessions += 1
+            if truth.arrived_at is None:
+                truth.arrived_at = self.pbx.clock.now()
+
+        client = FastAgiClient(
+            self.call,
+            server_host=settings.agi_host,
+            server_port=settings.agi_port,
+            url=url,
+            args=[dnid],
+            timing=settings.timing,
+            exit_on_hangup=settings.agi_exit_on_hangup,
+            on_connected=connected,
+        )
+        status = await client.run()
+        self.chan.application, self.chan.app_data = "AGI", f"{url},{dnid}"
+        self.call.set_variable("AGISTATUS", status)
+        return status
+
+    def _after(self) -> Step | None:
+        """Where a Redirect or hang-up sends the call now (None: hang up)."""
+        call = self.call
+        if call.hangup_by is not None:
+            return None
+        goto = call.take_goto()
+        if goto is None:
+            return None
+        context, exten, priority = goto
+        self.chan.goto(context, exten, priority)
+        if context == "cc-connect":
+            return self.connect
+        if context == "cc-hold":
+            return self.hold
+        if context == "cc-fallback":
+            return self.fallback
+        call.request_hangup("server", 16)
+        return None
+
+    def _cc_action_step(self, priority: int) -> Step | None:
+        action = self.chan.variables.get("CC_ACTION", "")
+        self.exten(priority, "GotoIf", f'$["{action}" = ""]?cc-fallback,s,1')
+        if action in ("", "fallback"):
+            return self.fallback
+        self.exten(priority + 2, "Hangup", "")
+        self.call.request_hangup("server", 16)
+        return None
+
+    async def inbound_agi(self) -> Step | None:
+        status = await self._agi(3, self.chan.exten)
+        if self.call.interrupted.is_set():
+            return self._after()
+        if status == "FAILURE":
+            self.call.failed = True
+        return self._cc_action_step(4)
+
+    async def connect(self) -> Step | None:
+        call, chan = self.call, self.chan
+        endpoint = chan.variables.get("CC_ENDPOINT", "")
+        ring_timeout = chan.variables.get("CC_RING_TIMEOUT", "")
+        chan.exten = "s" if chan.exten != "s" and not chan.exten.isdigit() else chan.exten
+        self.exten(1, "NoOp", f"contactcenter connect {chan.name} -> {endpoint}")
+        self.exten(2, "Dial", f"{endpoint},{ring_timeout}")
+        if not endpoint or "/" not in endpoint:
+            call.request_hangup("server", 16)
+            return None
+        call.truth.dial_attempts += 1
+        answered = await self._dial(endpoint, ring_timeout)
+        if answered:
+            return await self._talk()
+        if call.interrupted.is_set():
+            return self._after()
+        self.exten(3, "GotoIf", f'$["{chan.variables.get("DIALSTATUS", "")}" = "ANSWER"]?done')
+        status = await self._agi(4, chan.variables.get("CC_DNID", ""))
+        if call.interrupted.is_set():
+            return self._after()
+        if status == "FAILURE":
+            call.failed = True
+        return self._cc_action_step(5)
+
+    async def _dial(self, endpoint: str, ring_timeout: str) -> bool:
+        call, chan = self.call, self.chan
+        call.set_variable("DIALSTATUS", "")
+        leg = self.pbx.factory.outbound(endpoint, chan)
+        call.agent_leg = leg
+        self.pbx.register(leg, call)
+        call.emit(frames.newchannel(leg))
+        call.emit(frames.dial_begin(chan, leg, split_endpoint(endpoint)[1]))
+        leg.state = ChannelState.RINGING
+        call.emit(frames.newstate(leg))
+        try:
+            timeout = float(ring_timeout) if ring_timeout else None
+        except ValueError:
+            timeout = None
+        delay = self.pbx.settings.phone_answer_delay_s
+        answers = self.pbx.phone_answers(endpoint) and (timeout is None or delay < timeout)
+        wait = delay if answers else timeout
+        if await call.wait_interrupt(wait) or call.leg_hangup_cause is not None:
+            status = "CANCEL"
+        elif answers:
+            status = "ANSWER"
+        else:
+            status = "NOANSWER"
+        if status == "ANSWER":
+            leg.state = ChannelState.UP
+            call.emit(frames.newstate(leg))
+        call.set_variable("DIALSTATUS", status)
+        call.emit(frames.dial_end(chan, leg, status))
+        if status != "ANSWER":
+            call.agent_leg = None
+            call.leg_hangup_cause = None
+            call.hang_up_leg(leg, 0)
+            return False
+        leg.exten = ""
+        self._bridge()
+        return True
+
+    def _bridge(self) -> None:
+        call, chan, leg = self.call, self.chan, self.call.agent_leg
+        assert leg is not None
+        bridge_id = str(uuid.uuid4())
+        call.emit(frames.bridge_create(bridge_id))
+        leg.bridge_id = bridge_id
+        call.emit(frames.bridge_enter(bridge_id, 1, leg))
+        chan.bridge_id = bridge_id
+        call.emit(frames.bridge_enter(bridge_id, 2, chan))
+        call.truth.answered_at = self.pbx.clock.now()
+        call.truth.endpoint = chan.variables.get("CC_ENDPOINT")
+
+    async def _talk(self) -> Step | None:
+        call, chan, leg = self.call, self.chan, self.call.agent_leg
+        assert leg is not None
+        if not await call.wait_interrupt(call.talk_s):
+            call.caller_hangs_up()
+        bridge_id = chan.bridge_id
+        if call.leg_hangup_cause is not None and call.hangup_by is None and call.goto is None:
+            # The agent's side went first: its leg leaves, then the dialplan hangs up the caller.
+            call.emit(frames.soft_hangup_request(leg, call.leg_hangup_cause))
+            call.emit(frames.bridge_leave(bridge_id, 1, leg))
+            call.hang_up_leg(leg, 16)
+            call.emit(frames.bridge_leave(bridge_id, 0, chan))
+            call.emit(frames.bridge_destroy(bridge_id))
+            chan.bridge_id = leg.bridge_id = ""
+            call.agent_leg = None
+            self.exten(3, "GotoIf", '$["ANSWER" = "ANSWER"]?done')
+            self.exten(6, "Hangup", "")
+            call.request_hangup("server", 16)
+            call.finish(16)
+            return None
+        if call.hangup_by == "server":
+            call.emit(frames.soft_hangup_request(chan, call.hangup_cause))
+        call.emit(frames.bridge_leave(bridge_id, 1, chan))
+        call.emit(frames.bridge_leave(bridge_id, 0, leg))
+        call.emit(frames.hangup_request(leg, 16))
+        call.hang_up_leg(leg, 16)
+        call.emit(frames.bridge_destroy(bridge_id))
+        chan.bridge_id = leg.bridge_id = ""
+        call.agent_leg = None
+        if call.hangup_by is not None:
+            call.finish(call.hangup_cause, soft_request=False)
+            return None
+        return self._after()
+
+    async def hold(self) -> Step | None:
+        self.exten(self.chan.priority, "MusicOnHold", "default")
+        self.call.emit(frames.music_on_hold_start(self.chan, "default"))
+        await self.call.wait_interrupt(None)
+        self.call.emit(frames.music_on_hold_stop(self.chan))
+        return self._after()
+
+    async def fallback(self) -> Step | None:
+        self.call.failed = True
+        self.chan.goto("cc-fallback", "s", 1)
+        agi_status = self.chan.variables.get("AGISTATUS", "")
+        self.exten(1, "NoOp", f"contactcenter fallback AGISTATUS={agi_status}")
+        self.exten(2, "Answer", "")
+        self.call.answer()
+        self.exten(3, "Playback", "pls-hold-while-try")
+        self.exten(4, "Queue", "cc-fallback,,,,300")
+        await self.call.wait_interrupt(None)
+        return self._after()
+
+
+async def run_call(call: SimulatedCall) -> None:
+    """Run the call through the dialplan until its channel hangs up."""
+    await _Dialplan(call).run()

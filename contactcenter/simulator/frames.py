@@ -1,0 +1,172 @@
+"""AMI event frames as Asterisk 20 writes them: the same field names in the same order as in the
+recorded transcripts (tests/fixtures/asterisk/ami-*.jsonl). Each function returns the fields of
+one event; the AMI server encodes them.
+"""
+
+from __future__ import annotations
+
+from contactcenter.simulator.channels import Channel
+
+Fields = list[tuple[str, str]]
+
+CALL = ("Privilege", "call,all")
+DIALPLAN = ("Privilege", "dialplan,all")
+
+CAUSE_TEXT = {0: "Unknown", 16: "Normal Clearing", 17: "User busy", 19: "No user responding"}
+
+
+def _chan_event(name: str, privilege: tuple[str, str], chan: Channel) -> Fields:
+    return [("Event", name), privilege, *chan.fields()]
+
+
+def newchannel(chan: Channel) -> Fields:
+    return _chan_event("Newchannel", CALL, chan)
+
+
+def newstate(chan: Channel) -> Fields:
+    return _chan_event("Newstate", CALL, chan)
+
+
+def newexten(chan: Channel, application: str, app_data: str) -> Fields:
+    return [
+        *_chan_event("Newexten", DIALPLAN, chan),
+        ("Extension", chan.exten),
+        ("Application", application),
+        ("AppData", app_data),
+    ]
+
+
+def varset(chan: Channel, variable: str, value: str) -> Fields:
+    return [*_chan_event("VarSet", DIALPLAN, chan), ("Variable", variable), ("Value", value)]
+
+
+def music_on_hold_start(chan: Channel, music_class: str) -> Fields:
+    return [*_chan_event("MusicOnHoldStart", CALL, chan), ("Class", music_class)]
+
+
+def music_on_hold_stop(chan: Channel) -> Fields:
+    return _chan_event("MusicOnHoldStop", CALL, chan)
+
+
+def hangup_request(chan: Channel, cause: int | None = None) -> Fields:
+    fields = _chan_event("HangupRequest", CALL, chan)
+    if cause is not None:
+        fields.append(("Cause", str(cause)))
+    return fields
+
+
+def soft_hangup_request(chan: Channel, cause: int = 16) -> Fields:
+    return [*_chan_event("SoftHangupRequest", CALL, chan), ("Cause", str(cause))]
+
+
+def hangup(chan: Channel, cause: int) -> Fields:
+    return [
+        *_chan_event("Hangup", CALL, chan),
+        ("Cause", str(cause)),
+        ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown")),
+    ]
+
+
+def dial_begin(caller: Channel, dest: Channel, dial_string: str) -> Fields:
+    return [
+        *_chan_event("DialBegin", CALL, caller),
+        *dest.fields("Dest"),
+        ("DialString", dial_string),
+    ]
+
+
+def dial_end(caller: Channel, dest: Channel, status: str) -> Fields:
+    return [*_chan_event("DialEnd", CALL, caller), *dest.fields("Dest"), ("DialStatus", status)]
+
+
+def _bridge(name: str, bridge_id: str, num_channels: int) -> Fields:
+    return [
+        ("Event", name),
+        CALL,
+        ("BridgeUniqueid", bridge_id),
+        ("BridgeType", "basic"),
+        ("BridgeTechnology", "simple_bridge"),
+        ("BridgeCreator", "<unknown>"),
+        ("BridgeName", "<unknown>"),
+        ("BridgeNumChannels", str(num_channels)),
+        ("BridgeVideoSourceMode", "none"),
+    ]
+
+
+def bridge_create(bridge_id: str) -> Fields:
+    return _bridge("BridgeCreate", bridge_id, 0)
+
+
+def bridge_enter(bridge_id: str, num_channels: int, chan: Channel) -> Fields:
+    return [*_bridge("BridgeEnter", bridge_id, num_channels), *chan.fields()]
+
+
+def bridge_leave(bridge_id: str, num_channels: int, chan: Channel) -> Fields:
+    return [*_bridge("BridgeLeave", bridge_id, num_channels), *chan.fields()]
+
+
+def bridge_destroy(bridge_id: str) -> Fields:
+    return _bridge("BridgeDestroy", bridge_id, 0)
+
+
+def fully_booted(uptime_s: int) -> Fields:
+    return [
+        ("Event", "FullyBooted"),
+        ("Privilege", "system,all"),
+        ("Uptime", str(uptime_s)),
+        ("LastReload", str(uptime_s)),
+        ("Status", "Fully Booted"),
+    ]
+
+
+def _hms(seconds: float) -> str:
+    s = max(0, int(seconds))
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def core_show_channel(chan: Channel, action_id: str | None, now: float) -> Fields:
+    fields: Fields = [("Event", "CoreShowChannel")]
+    if action_id is not None:
+        fields.append(("ActionID", action_id))
+    return [
+        *fields,
+        *chan.fields(),
+        ("Application", chan.application),
+        ("ApplicationData", chan.app_data),
+        ("Duration", _hms(now - chan.created_at)),
+        ("BridgeId", chan.bridge_id),
+    ]
+
+
+def status(chan: Channel, action_id: str | None, now: float) -> Fields:
+    fields: Fields = [
+        ("Event", "Status"),
+        ("Privilege", "Call"),
+        *chan.fields(),
+        ("Type", chan.tech),
+        ("DNID", chan.dnid),
+        ("EffectiveConnectedLineNum", chan.connected_num or "<unknown>"),
+        ("EffectiveConnectedLineName", chan.connected_name or "<unknown>"),
+        ("TimeToHangup", "0"),
+        ("BridgeID", chan.bridge_id),
+        ("Application", chan.application),
+        ("Data", chan.app_data),
+        ("Nativeformats", "(ulaw)"),
+        ("Readformat", "ulaw"),
+        ("Readtrans", ""),
+        ("Writeformat", "ulaw"),
+        ("Writetrans", ""),
+        ("Callgroup", "0"),
+        ("Pickupgroup", "0"),
+        ("Seconds", str(max(0, int(now - chan.created_at)))),
+    ]
+    if action_id is not None:
+        fields.append(("ActionID", action_id))
+    return fields
+
+
+def list_complete(name: str, action_id: str | None, items: int) -> Fields:
+    fields: Fields = [("Event", name)]
+    if action_id is not None:
+        fields.append(("ActionID", action_id))
+    return [*fields, ("EventList", "Complete"), ("ListItems", str(items))]
