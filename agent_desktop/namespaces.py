@@ -59,9 +59,7 @@ def _error(message: str, field: str | None) -> dict[str, Any]:
     return {"ok": False, "error": message, "field": field}
 
 
-async def _user_from_auth(
-    auth: object, tokens: TokenSigner, users: UserRepository
-) -> User | None:
+async def _user_from_auth(auth: object, tokens: TokenSigner, users: UserRepository) -> User | None:
     token = auth.get("token") if isinstance(auth, dict) else None
     claims = tokens.verify(token)
     if claims is None:

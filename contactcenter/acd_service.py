@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+
+from acd.core import AcdCore
 
 from acd import messages as m
-from acd.core import AcdCore
 from contactcenter.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class AcdService:
 
     async def submit(self, message: m.Input) -> list[m.Output]:
         """Feed one input to the core and carry out what it decides. Core errors propagate."""
-        outputs = self.core.handle(message, self._clock.now())
+        outputs: list[m.Output] = self.core.handle(message, self._clock.now())
         await self._execute(outputs)
         return outputs
 
@@ -53,21 +53,18 @@ class AcdService:
                 await self._notify(out)
 
     async def _notify(self, out: m.Output) -> None:
-        handler: Callable[[Any], Awaitable[None]] | None
-        if isinstance(out, m.OfferCall):
-            handler = self.on_offer
-        elif isinstance(out, m.WithdrawOffer):
-            handler = self.on_offer_withdrawn
-        elif isinstance(out, m.AgentStateChanged):
-            handler = self.on_agent_state
-        elif isinstance(out, m.OfferTimedOut):
-            handler = self.on_offer_timed_out
-        else:  # pragma: no cover - every output type is handled above
-            raise TypeError(f"unexpected ACD output {out!r}")
-        if handler is None:
-            return
         try:
-            await handler(out)
+            if isinstance(out, m.OfferCall):
+                if self.on_offer is not None:
+                    await self.on_offer(out)
+            elif isinstance(out, m.WithdrawOffer):
+                if self.on_offer_withdrawn is not None:
+                    await self.on_offer_withdrawn(out)
+            elif isinstance(out, m.AgentStateChanged):
+                if self.on_agent_state is not None:
+                    await self.on_agent_state(out)
+            elif isinstance(out, m.OfferTimedOut) and self.on_offer_timed_out is not None:
+                await self.on_offer_timed_out(out)
         except Exception:
             logger.exception("ACD output handler failed on %r", out)
 

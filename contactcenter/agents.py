@@ -134,9 +134,9 @@ class AgentService:
         previous = info.state
         info.state, info.since = event.state.value, event.at
         info.reason, info.call_id = event.reason, event.call_id
-        if previous == AgentState.WRAP_UP.value and event.state is not AgentState.WRAP_UP:
-            if self.wrap_finished_hook is not None:
-                await self.wrap_finished_hook(event.agent_id, event.at)
+        left_wrap = previous == AgentState.WRAP_UP.value and event.state is not AgentState.WRAP_UP
+        if left_wrap and self.wrap_finished_hook is not None:
+            await self.wrap_finished_hook(event.agent_id, event.at)
         if event.state is AgentState.LOGGED_OUT:
             await self._live.remove_agent(event.agent_id)
         else:
@@ -153,7 +153,9 @@ class AgentService:
         await self._log.append(
             AgentStateEntry(event.agent_id, info.state, event.at, event.reason, event.call_id)
         )
-        await self._notifier.to_agent(event.agent_id, "agent.state", self.state_payload(event.agent_id))
+        await self._notifier.to_agent(
+            event.agent_id, "agent.state", self.state_payload(event.agent_id)
+        )
         await self._bus.publish(
             AgentStateChanged(event.agent_id, info.state, event.reason, event.call_id, event.at)
         )

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import socketio
+from acd.core import AcdCore
 from aiohttp import web
 
-from acd.core import AcdCore
 from acd.model import QueueConfig
 from agent_desktop import assets
 from agent_desktop.namespaces import (
@@ -33,8 +33,8 @@ from contactcenter.bus import EventBus
 from contactcenter.call_service import CallService
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.http_api import API_DEPS, ApiDeps, setup_routes
-from contactcenter.inbound import InboundHandler
 from contactcenter.ids import QueueId
+from contactcenter.inbound import InboundHandler
 from contactcenter.livestate import open_live_state
 from contactcenter.openapi import build_openapi
 from contactcenter.persistence.db import Database, upgrade
@@ -90,9 +90,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app = web.Application()
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
-    client_manager = (
-        socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
-    )
+    client_manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(
         async_mode="aiohttp", client_manager=client_manager, cors_allowed_origins=[]
     )
@@ -125,7 +123,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     if not assets.assets_built():
         await asyncio.get_running_loop().run_in_executor(None, assets.ensure_built)
     await upgrade(settings.database_url)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, clock=clock)
     live = open_live_state(settings.redis_url)
     bus = EventBus()
     acd = AcdService(AcdCore(queue_configs(settings)), clock)
@@ -152,14 +150,22 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     calls = CallService(
         settings, clock, db.calls, db.customers, live, acd, bus, control, notifier, agents
     )
-    pending: set[asyncio.Task[None]] = set()
+    # Telephony events are handled one at a time, in the order Asterisk sent them.
+    pump: asyncio.Queue[ev.Event] = asyncio.Queue()
 
-    def publish(event: ev.Event) -> None:
-        task = asyncio.get_running_loop().create_task(bus.publish(event))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
+    async def drain() -> None:
+        while True:
+            await bus.publish(await pump.get())
 
-    translator = AmiEventTranslator(registry, clock, publish)
+    pump_task = asyncio.get_running_loop().create_task(drain())
+    translator = AmiEventTranslator(registry, clock, pump.put_nowait)
+
+    async def forget(event: ev.CallEnded) -> None:
+        registry.forget(event.call_id)
+        if translator is not None:
+            translator.forget(event.call_id)
+
+    bus.subscribe(ev.CallEnded, forget)
     acd.on_offer = calls.on_offer
     acd.on_offer_withdrawn = calls.on_offer_withdrawn
     acd.on_agent_state = agents.on_agent_state
@@ -175,7 +181,11 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
 
     wallboard = Wallboard(settings, clock, live, push_wallboard)
     for event_type in (
-        ev.CallQueued, ev.CallOffered, ev.CallAnswered, ev.CallEnded, ev.AgentStateChanged,
+        ev.CallQueued,
+        ev.CallOffered,
+        ev.CallAnswered,
+        ev.CallEnded,
+        ev.AgentStateChanged,
         ev.CallOfferWithdrawn,
     ):
         bus.subscribe(event_type, wallboard.on_event)
@@ -218,8 +228,8 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await wallboard.close()
         await agents.close()
         await acd.close()
-        for task in list(pending):
-            task.cancel()
+        pump_task.cancel()
+        await asyncio.gather(pump_task, return_exceptions=True)
         await live.close()
         await db.close()
 

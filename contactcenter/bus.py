@@ -31,5 +31,7 @@ class EventBus:
             except Exception:
                 self.failures += 1
                 logger.exception(
-                    "event handler %s failed on %s", getattr(handler, "__qualname__", handler), event
+                    "event handler %s failed on %s",
+                    getattr(handler, "__qualname__", handler),
+                    event,
                 )

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from acd import messages as m
 from acd.errors import AcdError
+
+from acd import messages as m
 from contactcenter.acd_service import AcdService
 from contactcenter.bus import EventBus
 from contactcenter.clock import Clock, utc_day
@@ -41,7 +42,12 @@ from contactcenter.settings import QueueSettings, Settings
 
 logger = logging.getLogger(__name__)
 
-TIER_PRIORITY = {ValueTier.STANDARD: 0, ValueTier.SILVER: 1, ValueTier.GOLD: 2, ValueTier.PLATINUM: 3}
+TIER_PRIORITY = {
+    ValueTier.STANDARD: 0,
+    ValueTier.SILVER: 1,
+    ValueTier.GOLD: 2,
+    ValueTier.PLATINUM: 3,
+}
 HISTORY_IN_POP = 10
 
 
@@ -114,7 +120,9 @@ class CallService:
         await self._calls.add(record)
         live = LiveCall(record, customer, history)
         self.active[record.id] = live
-        await self._event(record.id, "arrived", caller=record.caller_number, customer=record.customer_id)
+        await self._event(
+            record.id, "arrived", caller=record.caller_number, customer=record.customer_id
+        )
         logger.info(
             "call arrived call_id=%s caller=%s customer_id=%s",
             record.id,
@@ -210,7 +218,9 @@ class CallService:
             "call.offer_withdrawn",
             {"call_id": command.call_id, "reason": command.reason},
         )
-        await self._event(command.call_id, "offer_withdrawn", agent=command.agent_id, reason=command.reason)
+        await self._event(
+            command.call_id, "offer_withdrawn", agent=command.agent_id, reason=command.reason
+        )
         await self._bus.publish(
             CallOfferWithdrawn(command.call_id, command.agent_id, command.reason, self._clock.now())
         )
@@ -224,15 +234,17 @@ class CallService:
         endpoint = self._agents.endpoint_of(agent_id)
         if not endpoint:
             raise InvalidRequest("your user has no phone endpoint configured", "endpoint")
+        if not await self._live.claim_agent(agent_id, call_id):
+            raise InvalidRequest("you already have a call", "call_id")
         try:
             await self._acd.submit(m.AcceptOffer(call_id, agent_id))
         except AcdError as exc:
+            await self._live.release_agent(agent_id, call_id)
             raise NotFound(f"this call is not offered to you: {exc}") from exc
         rec = live.record
         live.phase = Phase.CONNECTING
         rec.agent_id = agent_id
         self._last_call_of_agent[agent_id] = call_id
-        await self._live.claim_agent(agent_id, call_id)
         if rec.queue_id is not None:
             await self._live.remove_waiting(rec.queue_id, call_id)
         await self._calls.update(call_id, agent_id=agent_id)
@@ -360,17 +372,17 @@ class CallService:
         rec.ended_at = now
         rec.outcome = outcome
         rec.hangup_cause = cause
-        await self._calls.update(
-            rec.id, ended_at=now, outcome=outcome, hangup_cause=cause, **extra
-        )
+        await self._calls.update(rec.id, ended_at=now, outcome=outcome, hangup_cause=cause, **extra)
         await self._event(rec.id, "ended", outcome=outcome.value, cause=cause)
         self.active.pop(rec.id, None)
         self._remember(rec)
         logger.info("call ended call_id=%s outcome=%s agent_id=%s", rec.id, outcome, rec.agent_id)
         agent_id = rec.agent_id
-        if agent_id is not None and rec.answered_at is not None:
+        if agent_id is not None:
+            # The agent had accepted the call: free them, whether or not it was connected.
             await self._live.release_agent(agent_id, rec.id)
-            self._agents.call_handled(agent_id)
+            if rec.answered_at is not None:
+                self._agents.call_handled(agent_id)
             await self._acd.submit(m.CallFinished(rec.id, agent_id))
             queue = self._queue_of(rec)
             await self._notifier.to_agent(

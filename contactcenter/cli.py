@@ -44,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("username")
     add.add_argument("--role", default="agent", choices=["agent", "supervisor", "manager", "admin"])
     add.add_argument("--name", default=None, help="display name")
-    add.add_argument("--endpoint", default=None, help="the agent's Asterisk endpoint, e.g. PJSIP/1001")
+    add.add_argument(
+        "--endpoint", default=None, help="the agent's Asterisk endpoint, e.g. PJSIP/1001"
+    )
     add.add_argument("--skill", action="append", default=[], help="a skill (repeatable)")
     add.add_argument("--config", help="settings file (TOML)")
     return parser

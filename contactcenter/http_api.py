@@ -92,7 +92,9 @@ async def login(request: web.Request) -> web.Response:
     ok = verify_password(user.password_hash if user else DUMMY_HASH, body.password)
     if user is None or not ok or not user.active:
         return problem(401, "invalid username or password")
-    return web.json_response({"token": deps.tokens.issue(user.username, user.role), "user": user_json(user)})
+    return web.json_response(
+        {"token": deps.tokens.issue(user.username, user.role), "user": user_json(user)}
+    )
 
 
 async def me(request: web.Request) -> web.Response:
@@ -164,7 +166,9 @@ async def customer_history(request: web.Request) -> web.Response:
     if customer is None:
         return problem(404, "no such customer")
     calls = await deps.calls.history(cid, limit)
-    return web.json_response({"customer": customer_json(customer), "calls": [call_json(c) for c in calls]})
+    return web.json_response(
+        {"customer": customer_json(customer), "calls": [call_json(c) for c in calls]}
+    )
 
 
 async def get_call(request: web.Request) -> web.Response:

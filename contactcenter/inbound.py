@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import logging
 
+from ivr.flows import inbound_flow
+
 from contactcenter.call_service import CallService, LiveCall, Phase
 from contactcenter.clock import Clock
 from contactcenter.ids import QueueId, new_call_id
 from contactcenter.ivr_driver import run_flow
 from contactcenter.records import CallRecord, Direction
 from contactcenter.settings import Settings
-from contactcenter.telephony.agi import AgiSession
+from contactcenter.telephony.agi_session import AgiSession
 from contactcenter.telephony.channels import ChannelRegistry
 from contactcenter.telephony.errors import AgiChannelDead, AgiConnectionClosed
-from ivr.flows import inbound_flow
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class InboundHandler:
             caller_number=env.callerid,
             dialed_number=dialed,
         )
+        session.call_id = call_id
         live = await self._calls.arrive(record)
         try:
             result = await run_flow(

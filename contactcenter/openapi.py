@@ -15,12 +15,22 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    text = {400: "Invalid request", 401: "Not authenticated", 403: "Role not allowed", 404: "Not found"}
+    text = {
+        400: "Invalid request",
+        401: "Not authenticated",
+        403: "Role not allowed",
+        404: "Not found",
+    }
     return {str(code): _json(_ERROR, text[code]) for code in codes}
 
 
-_SECURED = [{"bearer": []}]
-_CUSTOMER_ID = {"name": "customer_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
+_CUSTOMER_ID = {
+    "name": "customer_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer"},
+}
 
 
 def build_openapi() -> dict[str, Any]:
@@ -34,7 +44,10 @@ def build_openapi() -> dict[str, Any]:
             "schemas": {
                 "Error": {
                     "type": "object",
-                    "properties": {"error": {"type": "string"}, "field": {"type": "string", "nullable": True}},
+                    "properties": {
+                        "error": {"type": "string"},
+                        "field": {"type": "string", "nullable": True},
+                    },
                     "required": ["error"],
                 },
                 "LoginRequest": LoginRequest.model_json_schema(),
@@ -44,7 +57,10 @@ def build_openapi() -> dict[str, Any]:
                         "id": {"type": "integer"},
                         "username": {"type": "string"},
                         "display_name": {"type": "string"},
-                        "role": {"type": "string", "enum": ["agent", "supervisor", "manager", "admin"]},
+                        "role": {
+                            "type": "string",
+                            "enum": ["agent", "supervisor", "manager", "admin"],
+                        },
                         "agent_id": {"type": "string"},
                         "endpoint": {"type": "string", "nullable": True},
                         "skills": {"type": "array", "items": {"type": "string"}},
@@ -57,20 +73,45 @@ def build_openapi() -> dict[str, Any]:
                         "name": {"type": "string"},
                         "phones": {"type": "array", "items": {"type": "string"}},
                         "account_number": {"type": "string", "nullable": True},
-                        "value_tier": {"type": "string", "enum": ["standard", "silver", "gold", "platinum"]},
+                        "value_tier": {
+                            "type": "string",
+                            "enum": ["standard", "silver", "gold", "platinum"],
+                        },
                         "notes": {"type": "string"},
                     },
                 },
                 "Call": {
                     "type": "object",
-                    "description": "One row of the call history; the facts are defined in docs/metrics.md.",
+                    "description": "One row of the call history (facts: docs/metrics.md).",
                     "properties": {
-                        **{k: {"type": "string", "nullable": True} for k in (
-                            "id", "direction", "caller_number", "dialed_number", "queue_id",
-                            "agent_id", "outcome", "disposition", "note")},
-                        **{k: {"type": "number", "nullable": True} for k in (
-                            "arrived_at", "queued_at", "offered_at", "answered_at", "ended_at",
-                            "wait_s", "talk_s", "hold_s", "wrap_s")},
+                        **{
+                            k: {"type": "string", "nullable": True}
+                            for k in (
+                                "id",
+                                "direction",
+                                "caller_number",
+                                "dialed_number",
+                                "queue_id",
+                                "agent_id",
+                                "outcome",
+                                "disposition",
+                                "note",
+                            )
+                        },
+                        **{
+                            k: {"type": "number", "nullable": True}
+                            for k in (
+                                "arrived_at",
+                                "queued_at",
+                                "offered_at",
+                                "answered_at",
+                                "ended_at",
+                                "wait_s",
+                                "talk_s",
+                                "hold_s",
+                                "wrap_s",
+                            )
+                        },
                         "customer_id": {"type": "integer", "nullable": True},
                         "transferred": {"type": "integer"},
                         "priority": {"type": "integer"},
@@ -80,49 +121,146 @@ def build_openapi() -> dict[str, Any]:
             },
         },
         "paths": {
-            "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3 document"}}}},
+            "/api/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": {"description": "OpenAPI 3 document"}},
+                }
+            },
             "/api/auth/login": {
                 "post": {
                     "summary": "Log in and get a bearer token",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LoginRequest"}}}},
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/LoginRequest"}
+                            }
+                        },
+                    },
                     "responses": {
-                        "200": _json({"type": "object", "properties": {"token": {"type": "string"}, "user": {"$ref": "#/components/schemas/User"}}}, "Logged in"),
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "token": {"type": "string"},
+                                    "user": {"$ref": "#/components/schemas/User"},
+                                },
+                            },
+                            "Logged in",
+                        ),
                         **_errors(400, 401),
                     },
                 }
             },
-            "/api/me": {"get": {"summary": "The logged-in user", "security": _SECURED, "responses": {"200": _json({"$ref": "#/components/schemas/User"}, "The user"), **_errors(401)}}},
+            "/api/me": {
+                "get": {
+                    "summary": "The logged-in user",
+                    "security": _SECURED,
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/User"}, "The user"),
+                        **_errors(401),
+                    },
+                }
+            },
             "/api/customers": {
                 "get": {
                     "summary": "Search customers by name, phone or account number",
                     "security": _SECURED,
                     "parameters": [
-                        {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 20}},
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 200,
+                                "default": 20,
+                            },
+                        },
                     ],
-                    "responses": {"200": _json({"type": "object", "properties": {"customers": {"type": "array", "items": customer}}}, "Matches"), **_errors(400, 401)},
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {"customers": {"type": "array", "items": customer}},
+                            },
+                            "Matches",
+                        ),
+                        **_errors(400, 401),
+                    },
                 }
             },
             "/api/customers/{customer_id}": {
-                "get": {"summary": "One customer record", "security": _SECURED, "parameters": [_CUSTOMER_ID],
-                        "responses": {"200": _json(customer, "The customer"), **_errors(400, 401, 404)}}
+                "get": {
+                    "summary": "One customer record",
+                    "security": _SECURED,
+                    "parameters": [_CUSTOMER_ID],
+                    "responses": {"200": _json(customer, "The customer"), **_errors(400, 401, 404)},
+                }
             },
             "/api/customers/{customer_id}/history": {
                 "get": {
                     "summary": "The customer's calls, newest first",
                     "security": _SECURED,
-                    "parameters": [_CUSTOMER_ID, {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
-                    "responses": {"200": _json({"type": "object", "properties": {"customer": customer, "calls": {"type": "array", "items": call}}}, "History"), **_errors(400, 401, 404)},
+                    "parameters": [
+                        _CUSTOMER_ID,
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 1000,
+                                "default": 100,
+                            },
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "customer": customer,
+                                    "calls": {"type": "array", "items": call},
+                                },
+                            },
+                            "History",
+                        ),
+                        **_errors(400, 401, 404),
+                    },
                 }
             },
             "/api/calls/{call_id}": {
-                "get": {"summary": "One call of the history", "security": _SECURED,
-                        "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                        "responses": {"200": _json(call, "The call"), **_errors(401, 404)}}
+                "get": {
+                    "summary": "One call of the history",
+                    "security": _SECURED,
+                    "parameters": [
+                        {
+                            "name": "call_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {"200": _json(call, "The call"), **_errors(401, 404)},
+                }
             },
             "/api/queues": {
-                "get": {"summary": "Live figures per queue and agent (the wallboard snapshot)", "security": _SECURED,
-                        "responses": {"200": _json({"type": "object"}, "Snapshot; see docs/realtime.md"), **_errors(401, 403)}}
+                "get": {
+                    "summary": "Live figures per queue and agent (the wallboard snapshot)",
+                    "security": _SECURED,
+                    "responses": {
+                        "200": _json({"type": "object"}, "Snapshot; see docs/realtime.md"),
+                        **_errors(401, 403),
+                    },
+                }
             },
         },
     }

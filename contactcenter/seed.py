@@ -14,8 +14,30 @@ from contactcenter.persistence.db import Database
 from contactcenter.records import NewCustomer, Role, ValueTier
 
 DEMO_PASSWORD = "demo"
-FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Niklaus"]
-LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Perlman", "Wirth"]
+FIRST = [
+    "Ada",
+    "Grace",
+    "Alan",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "Ken",
+    "Radia",
+    "Niklaus",
+]
+LAST = [
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "Thompson",
+    "Perlman",
+    "Wirth",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +61,11 @@ async def seed_demo(db: Database, n_agents: int, n_customers: int = 60, seed: in
             await db.users.add(
                 name, f"Agent {i}", Role.AGENT, password_hash, f"PJSIP/{1000 + i}", ["support"]
             )
-    for name, role in (("supervisor", Role.SUPERVISOR), ("manager", Role.MANAGER), ("admin", Role.ADMIN)):
+    for name, role in (
+        ("supervisor", Role.SUPERVISOR),
+        ("manager", Role.MANAGER),
+        ("admin", Role.ADMIN),
+    ):
         if await db.users.get_by_username(name) is None:
             await db.users.add(name, name.title(), role, password_hash)
     numbers = []

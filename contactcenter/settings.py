@@ -182,9 +182,7 @@ def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
     return fallback
 
 
-def _describe(
-    exc: ValidationError, *, path: Path | None, text: str, env: Mapping[str, Any]
-) -> str:
+def _describe(exc: ValidationError, *, path: Path | None, text: str, env: Mapping[str, Any]) -> str:
     problems = []
     for error in exc.errors():
         loc = tuple(error["loc"])

@@ -67,9 +67,7 @@ def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 def test_queue_list_validated(tmp_path: Path) -> None:
     f = tmp_path / "cc.toml"
-    f.write_text(
-        'default_queue = "sales"\n[[queues]]\nid = "sales"\noffer_timeout_s = -1\n'
-    )
+    f.write_text('default_queue = "sales"\n[[queues]]\nid = "sales"\noffer_timeout_s = -1\n')
     with pytest.raises(ConfigError) as err:
         load_settings(f, environ={})
     assert "queues.0.offer_timeout_s" in str(err.value)
