@@ -59,10 +59,11 @@ class AgiPeer:
         return await self.read_line(timeout_s)
 
     async def at_eof(self, timeout_s: float = 5.0) -> bool:
+        """Read everything up to EOF (kept in `received`); True once the peer closed."""
         async with asyncio.timeout(timeout_s):
             rest = await self.reader.read()
         self.received += rest
-        return rest == b""
+        return self.reader.at_eof()
 
     def half_close(self) -> None:
         self.writer.write_eof()

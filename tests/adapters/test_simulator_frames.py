@@ -207,7 +207,9 @@ async def test_call_in_agi_then_hangup_action_frames(
     assert truth.outcome == "failed" and truth.hung_up_by == "server"
 
 
-async def test_connected_call_frames(pbx: SimulatedPbx, agi: ScriptedAgiServer, ami: RawAmiClient) -> None:
+async def test_connected_call_frames(
+    pbx: SimulatedPbx, agi: ScriptedAgiServer, ami: RawAmiClient
+) -> None:
     call = asyncio.create_task(pbx.place_call("sipp", "104", patience_s=30, talk_s=0.2))
     peer = await agi.next_session()
     chan = peer.env["agi_channel"]
