@@ -130,7 +130,6 @@ class _Dialplan:
         call, chan = self.call, self.chan
         endpoint = chan.variables.get("CC_ENDPOINT", "")
         ring_timeout = chan.variables.get("CC_RING_TIMEOUT", "")
-        chan.exten = "s" if chan.exten != "s" and not chan.exten.isdigit() else chan.exten
         self.exten(1, "NoOp", f"contactcenter connect {chan.name} -> {endpoint}")
         self.exten(2, "Dial", f"{endpoint},{ring_timeout}")
         if not endpoint or "/" not in endpoint:
@@ -140,8 +139,9 @@ class _Dialplan:
         answered = await self._dial(endpoint, ring_timeout)
         if answered:
             return await self._talk()
-        if call.interrupted.is_set():
+        if call.hangup_by is not None or call.goto is not None:
             return self._after()
+        call.interrupted.clear()  # only the ringing leg was hung up: Dial returns, as NOANSWER
         self.exten(3, "GotoIf", f'$["{chan.variables.get("DIALSTATUS", "")}" = "ANSWER"]?done')
         status = await self._agi(4, chan.variables.get("CC_DNID", ""))
         if call.interrupted.is_set():

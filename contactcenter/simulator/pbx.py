@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from contactcenter.clock import Clock
 from contactcenter.simulator.agi_commands import AgiTiming
@@ -70,6 +71,25 @@ class SimulatedPbx:
     @property
     def ami_port(self) -> int:
         return self.ami.port
+
+    @property
+    def agi_port(self) -> int:
+        return self.settings.agi_port
+
+    @agi_port.setter
+    def agi_port(self, port: int) -> None:
+        """Point new calls at another FastAGI port (the server's, once it has started)."""
+        host = self.settings.agi_host
+        self.settings = replace(self.settings, agi_port=port, agi_url_host=f"{host}:{port}")
+
+    @property
+    def agi_host(self) -> str:
+        return self.settings.agi_host
+
+    @agi_host.setter
+    def agi_host(self, host: str) -> None:
+        port = self.settings.agi_port
+        self.settings = replace(self.settings, agi_host=host, agi_url_host=f"{host}:{port}")
 
     async def start(self, ami_host: str = "127.0.0.1", ami_port: int = 0) -> None:
         await self.ami.start(ami_host, ami_port)

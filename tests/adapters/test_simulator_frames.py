@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -127,12 +127,16 @@ async def test_ping_unknown_action_missing_channel_and_logoff(pbx: SimulatedPbx)
     ):  # fmt: skip
         ami.raw = b""
         ami.send(fields)
-        await ami.wait_for(lambda m, a=action_id: m.action_id == a)  # type: ignore[misc]
+        await ami.wait_for(_reply_to(action_id))
         assert ami.raw == reply_bytes("ami-actions", action_id)
     ami.raw = b""
     ami.send([("Action", "Logoff"), ("ActionID", "a13")])
     assert await ami.at_eof()
     assert ami.raw == reply_bytes("ami-actions", "a13")
+
+
+def _reply_to(action_id: str) -> Callable[[AmiMessage], bool]:
+    return lambda m: m.action_id == action_id
 
 
 def _recorded_reply(action_id: str) -> AmiMessage:
