@@ -108,7 +108,9 @@ class CallService:
 
     # --- arrival and queueing (driven by the FastAGI inbound handler) -----------------------
 
-    async def arrive(self, record: CallRecord) -> LiveCall:
+    async def arrive(self, record: CallRecord, pbx_ref: str | None = None) -> LiveCall:
+        """A call reached the server. `pbx_ref` (the PBX's own id of the caller's channel) goes
+        into the call's `arrived` event only, to correlate with the PBX's CDRs and recordings."""
         customer = None
         if record.caller_number:
             customer = await self._customers.find_by_phone(record.caller_number)
@@ -121,7 +123,11 @@ class CallService:
         live = LiveCall(record, customer, history)
         self.active[record.id] = live
         await self._event(
-            record.id, "arrived", caller=record.caller_number, customer=record.customer_id
+            record.id,
+            "arrived",
+            caller=record.caller_number,
+            customer=record.customer_id,
+            pbx_ref=pbx_ref,
         )
         logger.info(
             "call arrived call_id=%s caller=%s customer_id=%s",

@@ -51,7 +51,7 @@ class InboundHandler:
             dialed_number=dialed,
         )
         session.call_id = call_id
-        live = await self._calls.arrive(record)
+        live = await self._calls.arrive(record, pbx_ref=env.uniqueid)
         try:
             result = await run_flow(
                 session,

@@ -1,0 +1,95 @@
+"""The whole server over real sockets: the PBX simulator places 200 inbound calls over FastAGI
+and AMI, simulated agents take them over Socket.IO, and the call history must agree with the
+simulator's ground truth, call by call."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+from contactcenter.harness import running_system
+from contactcenter.records import Outcome
+from contactcenter.settings import AgiSettings, HttpSettings, QueueSettings, Settings
+from contactcenter.simulator.traffic import TrafficGenerator
+
+N_CALLS = 200
+WAIT_TOLERANCE_S = 0.25
+
+
+def fast_settings(tmp_path: Path) -> Settings:
+    """Seconds instead of minutes, so 200 calls fit in a few seconds of real time."""
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'cc.db'}",
+        http=HttpSettings(port=0),
+        agi=AgiSettings(port=0),
+        queues=(
+            QueueSettings(
+                id="support",
+                name="Support",
+                skills=("support",),
+                wrapup_s=0.2,
+                offer_timeout_s=2.0,
+                ring_timeout_s=5.0,
+                short_abandon_s=0.3,
+            ),
+        ),
+    )
+
+
+async def _settle(condition: Callable[[], bool], timeout_s: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition() and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+
+
+async def test_200_calls_match_the_ground_truth(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    async with running_system(fast_settings(tmp_path), n_agents=10) as system:
+        await system.add_agents(
+            system.data.agents, answer_delay=lambda: rng.uniform(0.05, 0.4), seed=3
+        )
+        traffic = TrafficGenerator(
+            system.pbx,
+            rate_per_s=14.0,
+            patience_mean_s=1.2,
+            talk_mean_s=0.5,
+            known_numbers=system.data.known_numbers,
+            unknown_share=0.3,
+            seed=11,
+        )
+        truth = await traffic.run(n_calls=N_CALLS)
+        calls = system.runtime.calls
+        await _settle(lambda: not calls.active, timeout_s=15.0)
+        assert not calls.active, f"calls still active: {list(calls.active)[:5]}"
+        repo = system.runtime.db.calls
+        rows = await repo.between(0, system.runtime.clock.now() + 1)
+
+        by_ref = {}
+        for row in rows:
+            arrived = [e for e in await repo.events(row.id) if e.kind == "arrived"]
+            assert len(arrived) == 1, f"call {row.id} has {len(arrived)} arrived events"
+            by_ref[arrived[0].data["pbx_ref"]] = row
+
+    assert len(truth.calls) == N_CALLS
+    assert len(rows) == N_CALLS, "every call is one history row, and no call is recorded twice"
+    counts = truth.outcomes()
+    assert counts["answered"] > 50 and counts["abandoned"] > 10, counts  # a meaningful mix
+    assert counts["failed"] == 0, counts
+    for t in truth.calls:
+        row = by_ref.get(t.uniqueid)
+        assert row is not None, f"simulated call {t.seq} ({t.uniqueid}) is not in the history"
+        if t.outcome == "answered":
+            assert row.outcome is Outcome.ANSWERED, (t, row)
+            assert row.agent_id is not None and row.answered_at is not None
+            assert row.talk_s is not None and row.talk_s > 0
+        else:
+            assert row.outcome in (Outcome.ABANDONED, Outcome.SHORT_ABANDONED), (t, row)
+        assert row.wait_s is not None and t.wait_s is not None
+        assert abs(row.wait_s - t.wait_s) <= WAIT_TOLERANCE_S, (t.seq, row.wait_s, t.wait_s)
+        if t.caller_number in system.data.known_numbers:
+            assert row.customer_id is not None, "a known number is linked to its customer"
+        else:
+            assert row.customer_id is None, "an unknown number goes ahead as an unknown customer"
