@@ -36,13 +36,18 @@ async def test_client_actions_events_and_reconnect(
     pbx: SimulatedPbx, agi: ScriptedAgiServer
 ) -> None:
     events: list[AmiMessage] = []
-    connects = 0
+    hung_up = asyncio.Event()
+    connects: list[asyncio.Event] = [asyncio.Event(), asyncio.Event()]
 
     async def on_connect() -> None:
-        nonlocal connects
-        connects += 1
+        next(e for e in connects if not e.is_set()).set()
 
-    client = AmiClient("127.0.0.1", pbx.ami_port, "cc", "ccsecret", on_event=events.append,
+    def on_event(msg: AmiMessage) -> None:
+        events.append(msg)
+        if msg.event == "Hangup":
+            hung_up.set()
+
+    client = AmiClient("127.0.0.1", pbx.ami_port, "cc", "ccsecret", on_event=on_event,
                        backoff_initial_s=0.05, on_connect=on_connect)  # fmt: skip
     await client.start()
     try:
@@ -59,16 +64,13 @@ async def test_client_actions_events_and_reconnect(
             await client.action("Getvar", [("Channel", "SIP/nosuch-0000"), ("Variable", "X")])
 
         pbx.kill_ami_connections()
-        async with asyncio.timeout(5):
-            while connects < 2 or not client.connected:
-                await asyncio.sleep(0.02)
+        await asyncio.wait_for(connects[1].wait(), 5)  # logged in again
         await client.action("Hangup", [("Channel", chan)])
         assert await peer.read_line() == b"HANGUP\n"
         await peer.close()
         truth = await call
-        async with asyncio.timeout(5):
-            while not any(e.event == "Hangup" and e.get("Channel") == chan for e in events):
-                await asyncio.sleep(0.02)
+        await asyncio.wait_for(hung_up.wait(), 5)
+        assert [e["Channel"] for e in events if e.event == "Hangup"] == [chan]
         assert truth.hung_up_by == "server"
         assert any(e.event == "Newchannel" and e.get("Channel") == chan for e in events)
     finally:
