@@ -42,9 +42,14 @@ class AgentNotReady:
 
 @dataclass(frozen=True, slots=True)
 class EnqueueCall:
+    """The call waits in the queue. `enqueued_at` (default: now) is its place in the FCFS order
+    among calls of equal priority: a call that comes back (say after a failed connect) passes
+    its original enqueue time to keep its old place."""
+
     call_id: CallId
     queue_id: QueueId
     priority: int = 0
+    enqueued_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
