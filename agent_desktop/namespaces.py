@@ -95,7 +95,8 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._sessions[sid] = user
         await self.enter_room(sid, agent_room(user.agent_id))
         state = await self._agents.connected(user)
-        await self.emit("agent.state", state, to=sid)
+        if state is not None:
+            await self.emit("agent.state", state, to=sid)
         logger.info("desktop connected agent_id=%s sid=%s", user.agent_id, sid)
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:

@@ -76,7 +76,9 @@ class AgentService:
 
     # --- presence -------------------------------------------------------------------------
 
-    async def connected(self, user: User) -> dict[str, Any]:
+    async def connected(self, user: User) -> dict[str, Any] | None:
+        """A desktop connected. Returns the state to send it, or None when the login itself
+        just announced the state to the agent's room."""
         agent_id = user.agent_id
         info = self.agents.get(agent_id)
         if info is None:
@@ -88,7 +90,9 @@ class AgentService:
         if timer is not None:
             timer.cancel()
         if info.state == AgentState.LOGGED_OUT.value:
+            # The login's state change reaches this desktop through its room.
             await self._acd.submit(m.AgentLogin(agent_id, frozenset(user.skills)))
+            return None
         return self.state_payload(agent_id)
 
     def disconnected(self, agent_id: AgentId) -> None:

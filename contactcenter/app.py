@@ -32,6 +32,7 @@ from contactcenter.auth import TokenSigner
 from contactcenter.bus import EventBus
 from contactcenter.call_service import CallService
 from contactcenter.clock import Clock, SystemClock
+from contactcenter.history_writer import HistoryWriter
 from contactcenter.http_api import API_DEPS, ApiDeps, setup_routes
 from contactcenter.ids import QueueId
 from contactcenter.inbound import InboundHandler
@@ -64,6 +65,7 @@ class Runtime:
     agi: FastAgiServer
     ami: AmiClient | None
     sio: socketio.AsyncServer
+    writer: HistoryWriter
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -147,8 +149,10 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             ping_interval_s=settings.ami.ping_interval_s,
         )
     control = AmiCallControl(ami, registry) if ami is not None else _NoPbx()
+    writer = HistoryWriter()
+    writer.start()
     calls = CallService(
-        settings, clock, db.calls, db.customers, live, acd, bus, control, notifier, agents
+        settings, clock, db.calls, db.customers, live, acd, bus, control, notifier, agents, writer
     )
     # Telephony events are handled one at a time, in the order Asterisk sent them.
     pump: asyncio.Queue[ev.Event] = asyncio.Queue()
@@ -210,7 +214,9 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     if ami is not None:
         await ami.start()
     wallboard.start()
-    app[RUNTIME] = Runtime(settings, clock, db, live, bus, acd, calls, agents, agi, ami, sio)
+    app[RUNTIME] = Runtime(
+        settings, clock, db, live, bus, acd, calls, agents, agi, ami, sio, writer
+    )
     logger.info(
         "contactcenter up: http %s:%s, FastAGI %s:%s, AMI %s",
         settings.http.host,
@@ -230,6 +236,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await acd.close()
         pump_task.cancel()
         await asyncio.gather(pump_task, return_exceptions=True)
+        await writer.close()
         await live.close()
         await db.close()
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from functools import partial
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -19,6 +20,7 @@ from contactcenter.acd_service import AcdService
 from contactcenter.bus import EventBus
 from contactcenter.clock import Clock, utc_day
 from contactcenter.errors import Forbidden, InvalidRequest, NotFound, TelephonyError
+from contactcenter.history_writer import HistoryWriter
 from contactcenter.events import (
     CallAnswered,
     CallConnected,
@@ -91,6 +93,7 @@ class CallService:
         control: CallControl,
         notifier: AgentNotifier,
         agents: AgentDirectory,
+        writer: HistoryWriter,
     ) -> None:
         self._settings = settings
         self._clock = clock
@@ -102,6 +105,7 @@ class CallService:
         self._control = control
         self._notifier = notifier
         self._agents = agents
+        self._writer = writer
         self.active: dict[CallId, LiveCall] = {}
         self._last_call_of_agent: dict[AgentId, CallId] = {}
         self._recent: dict[CallId, CallRecord] = {}
@@ -119,7 +123,7 @@ class CallService:
             record.customer_id = customer.id
             record.priority = TIER_PRIORITY.get(customer.value_tier, 0)
             history = await self._calls.history(customer.id, HISTORY_IN_POP)
-        await self._calls.add(record)
+        self._writer.write(partial(self._calls.add, replace(record)), f"add call_id={record.id}")
         live = LiveCall(record, customer, history)
         self.active[record.id] = live
         await self._event(
@@ -144,7 +148,7 @@ class CallService:
         rec.queued_at = now
         rec.priority += extra_priority
         live.phase = Phase.QUEUED
-        await self._calls.update(rec.id, queue_id=queue_id, queued_at=now, priority=rec.priority)
+        self._update(rec.id, queue_id=queue_id, queued_at=now, priority=rec.priority)
         await self._event(rec.id, "queued", queue=queue_id, priority=rec.priority)
         await self._live.put_waiting(
             WaitingCall(
@@ -195,14 +199,15 @@ class CallService:
     async def on_offer(self, command: m.OfferCall) -> None:
         live = self.active.get(command.call_id)
         if live is None:
-            logger.warning("offer for unknown call call_id=%s", command.call_id)
+            logger.warning("offer for unknown call call_id=%s; removing it", command.call_id)
+            await self._acd.submit(m.RemoveCall(command.call_id))
             return
         now = self._clock.now()
         rec = live.record
         first = rec.offered_at is None
         if first:
             rec.offered_at = now
-            await self._calls.update(rec.id, offered_at=now)
+            self._update(rec.id, offered_at=now)
         await self._event(rec.id, "offered", agent=command.agent_id)
         queue = self._settings.queue(command.queue_id)
         await self._notifier.to_agent(
@@ -253,7 +258,7 @@ class CallService:
         self._last_call_of_agent[agent_id] = call_id
         if rec.queue_id is not None:
             await self._live.remove_waiting(rec.queue_id, call_id)
-        await self._calls.update(call_id, agent_id=agent_id)
+        self._update(call_id, agent_id=agent_id)
         await self._event(call_id, "accepted", agent=agent_id)
         queue = self._settings.queue(rec.queue_id) if rec.queue_id else None
         try:
@@ -262,7 +267,8 @@ class CallService:
             )
         except TelephonyError as exc:
             logger.warning("connect failed call_id=%s agent_id=%s: %s", call_id, agent_id, exc)
-            await self._requeue_after_failed_connect(live, agent_id)
+            if live.phase is Phase.CONNECTING and self.active.get(call_id) is live:
+                await self._requeue_after_failed_connect(live, agent_id)
             raise
         live.released.set()
 
@@ -271,13 +277,16 @@ class CallService:
         live.phase = Phase.QUEUED
         rec.agent_id = None
         await self._live.release_agent(agent_id, rec.id)
-        await self._calls.update(rec.id, agent_id=None)
+        self._update(rec.id, agent_id=None)
         await self._acd.submit(m.CallFinished(rec.id, agent_id))
+        await self._acd.submit(m.AgentReady(agent_id))  # no call took place: no wrap-up
         if rec.queue_id is not None and rec.queued_at is not None:
             await self._live.put_waiting(
                 WaitingCall(rec.id, rec.queue_id, rec.queued_at, rec.priority, rec.caller_number)
             )
-            await self._acd.submit(m.EnqueueCall(rec.id, rec.queue_id, rec.priority))
+            await self._acd.submit(
+                m.EnqueueCall(rec.id, rec.queue_id, rec.priority, enqueued_at=rec.queued_at)
+            )
 
     async def hangup(self, agent_id: AgentId, call_id: CallId) -> None:
         live = self._own_call(agent_id, call_id)
@@ -297,6 +306,7 @@ class CallService:
             )
         rec.disposition = disposition
         rec.note = note
+        await self._writer.flush()  # the row and its facts are written before the note
         await self._calls.update(call_id, disposition=disposition, note=note)
         await self._event(call_id, "dispositioned", agent=agent_id, disposition=disposition)
         return rec
@@ -335,7 +345,7 @@ class CallService:
         live.phase = Phase.CONNECTED
         rec.answered_at = event.at
         rec.wait_s = event.at - rec.queued_at if rec.queued_at is not None else None
-        await self._calls.update(rec.id, answered_at=event.at, wait_s=rec.wait_s)
+        self._update(rec.id, answered_at=event.at, wait_s=rec.wait_s)
         await self._event(rec.id, "answered", agent=rec.agent_id)
         if rec.queue_id is not None and rec.queued_at is not None:
             day = utc_day(rec.queued_at)
@@ -378,7 +388,7 @@ class CallService:
         rec.ended_at = now
         rec.outcome = outcome
         rec.hangup_cause = cause
-        await self._calls.update(rec.id, ended_at=now, outcome=outcome, hangup_cause=cause, **extra)
+        self._update(rec.id, ended_at=now, outcome=outcome, hangup_cause=cause, **extra)
         await self._event(rec.id, "ended", outcome=outcome.value, cause=cause)
         self.active.pop(rec.id, None)
         self._remember(rec)
@@ -410,7 +420,7 @@ class CallService:
         if rec is None or rec.ended_at is None or rec.wrap_s is not None:
             return
         rec.wrap_s = max(0.0, at - rec.ended_at)
-        await self._calls.update(rec.id, wrap_s=rec.wrap_s)
+        self._update(rec.id, wrap_s=rec.wrap_s)
 
     # Ended calls kept for dispositions and wrap-up accounting (bounded).
     _RECENT_MAX = 5000
@@ -422,4 +432,10 @@ class CallService:
             recent.pop(next(iter(recent)))
 
     async def _event(self, call_id: CallId, kind: str, **data: object) -> None:
-        await self._calls.append_event(CallEvent(call_id, self._clock.now(), kind, dict(data)))
+        event = CallEvent(call_id, self._clock.now(), kind, dict(data))
+        self._writer.write(partial(self._calls.append_event, event), f"{kind} call_id={call_id}")
+
+    def _update(self, call_id: CallId, **fields: object) -> None:
+        self._writer.write(
+            partial(self._calls.update, call_id, **fields), f"update call_id={call_id}"
+        )

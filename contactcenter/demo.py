@@ -56,6 +56,7 @@ async def run_demo(
         else:
             await traffic.run(duration_s=duration_s)
             await _drain(system.runtime.calls.active, timeout_s=talk_mean * 6)
+        await system.runtime.writer.flush()
         calls = await system.runtime.db.calls.between(started_at, clock.now() + 1)
     summary = summarise(calls)
     print(
