@@ -67,8 +67,9 @@ class AgentView:
 
 
 # Heap entries. Agents: (idle_since, idle_seq, gen, agent). Calls: (-priority, enqueued_at,
-# seq, gen, call). `gen` ties an entry to one stint of the agent in READY / of the call
-# waiting un-offered; any later change makes older entries stale.
+# seq, gen, call). `gen` (unique over the core's life, so a call id enqueued again or an
+# agent logging in again never revives an old entry) ties an entry to one stint of the agent
+# in READY / of the call waiting un-offered; any later change makes older entries stale.
 _AgentEntry = tuple[float, int, int, AgentId]
 _CallEntry = tuple[int, float, int, int, CallId]
 
@@ -207,7 +208,7 @@ class AcdCore:
                 agent.skills, agent.queues = msg.skills, self._queues_for(msg.skills)
                 self._serve(agent)
                 if agent.state is AgentState.READY:
-                    agent.gen += 1
+                    agent.gen = next(self._seq)
                     self._index_ready(agent)
             return
         if agent is None:
@@ -337,7 +338,7 @@ class AcdCore:
 
     def _offer(self, call: _Call, agent: _Agent, now: float, out: list[m.Output]) -> None:
         call.offered_to = agent.id
-        call.gen += 1
+        call.gen = next(self._seq)
         agent.call_queue = call.queue_id
         key = offer_timer_key(call.id, agent.id)
         at = now + self._queues[call.queue_id].offer_timeout_s
@@ -360,7 +361,7 @@ class AcdCore:
 
     def _push_call(self, call: _Call) -> None:
         """(Re)index a waiting, un-offered call at its place: its original enqueue time."""
-        call.gen += 1
+        call.gen = next(self._seq)
         entry = (-call.priority, call.enqueued_at, call.seq, call.gen, call.id)
         self._waiting[call.queue_id].push(entry)
         self._dirty.add(call.queue_id)
@@ -385,7 +386,7 @@ class AcdCore:
         call_id: CallId | None = None,
     ) -> None:
         agent.state, agent.reason, agent.call_id, agent.since = state, reason, call_id, now
-        agent.gen += 1  # whatever READY entries the agent had are stale now
+        agent.gen = next(self._seq)  # whatever READY entries the agent had are stale now
         if state is AgentState.READY:
             self._index_ready(agent)
         out.append(m.AgentStateChanged(agent.id, state, reason, call_id, now))

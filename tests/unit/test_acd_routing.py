@@ -459,3 +459,14 @@ def test_a_second_login_updates_skills_without_a_state_change(acd: VirtualAcd) -
     out = acd.submit(m.AgentLogin(A1, frozenset({"es"})))
     assert out == [m.OfferCall(C1, A1, SPANISH), *out[1:]]
     assert acd.core.agents_serving(SPANISH) == {A1}
+
+
+def test_a_call_id_queued_again_elsewhere_is_not_offered_from_its_old_queue(
+    acd: VirtualAcd,
+) -> None:
+    acd.submit(m.AgentLogin(A1, frozenset()))
+    acd.submit(m.EnqueueCall(C1, GENERAL))
+    acd.submit(m.RemoveCall(C1))
+    acd.submit(m.EnqueueCall(C1, SPANISH))
+    assert offers(acd.submit(m.AgentReady(A1))) == []  # A1 does not speak Spanish
+    assert acd.core.waiting(SPANISH) == [C1]
