@@ -1,0 +1,1 @@
+"""IVR flow engine: flows are pure generators of actions (ivr.actions), run over FastAGI."""
