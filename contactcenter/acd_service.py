@@ -7,9 +7,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from acd.core import AcdCore
-
 from acd import messages as m
+from acd.core import AcdCore
 from contactcenter.clock import Clock
 
 logger = logging.getLogger(__name__)

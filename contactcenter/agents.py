@@ -15,8 +15,9 @@ from contactcenter.bus import EventBus
 from contactcenter.call_service import AgentNotifier
 from contactcenter.clock import Clock, utc_day
 from contactcenter.events import AgentStateChanged
+from contactcenter.history_writer import HistoryWriter
 from contactcenter.ids import AgentId
-from contactcenter.ports import AgentSnapshot, AgentStateLogRepository, LiveState
+from contactcenter.ports import AgentSnapshot, LiveState
 from contactcenter.records import AgentStateEntry, User
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class AgentService:
         clock: Clock,
         acd: AcdService,
         live: LiveState,
-        state_log: AgentStateLogRepository,
+        history: HistoryWriter,
         bus: EventBus,
         notifier: AgentNotifier,
         logout_grace_s: float = LOGOUT_GRACE_S,
@@ -50,7 +51,7 @@ class AgentService:
         self._clock = clock
         self._acd = acd
         self._live = live
-        self._log = state_log
+        self._history = history
         self._bus = bus
         self._notifier = notifier
         self._grace = logout_grace_s
@@ -154,7 +155,7 @@ class AgentService:
                     event.call_id,
                 )
             )
-        await self._log.append(
+        self._history.write(
             AgentStateEntry(event.agent_id, info.state, event.at, event.reason, event.call_id)
         )
         await self._notifier.to_agent(

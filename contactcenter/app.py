@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import socketio
-from acd.core import AcdCore
 from aiohttp import web
 
+from acd.core import AcdCore
 from acd.model import QueueConfig
 from agent_desktop import assets
 from agent_desktop.namespaces import (
@@ -131,7 +131,9 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     acd = AcdService(AcdCore(queue_configs(settings)), clock)
     notifier = SocketNotifier(sio)
     registry = ChannelRegistry()
-    agents = AgentService(clock, acd, live, db.agent_states, bus, notifier)
+    writer = HistoryWriter(db.history)
+    writer.start()
+    agents = AgentService(clock, acd, live, writer, bus, notifier)
     ami: AmiClient | None = None
     translator: AmiEventTranslator | None = None
 
@@ -149,8 +151,6 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             ping_interval_s=settings.ami.ping_interval_s,
         )
     control = AmiCallControl(ami, registry) if ami is not None else _NoPbx()
-    writer = HistoryWriter()
-    writer.start()
     calls = CallService(
         settings, clock, db.calls, db.customers, live, acd, bus, control, notifier, agents, writer
     )

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
-from acd.errors import AcdError
-
 from acd import messages as m
+from acd.errors import AcdError
 from contactcenter.acd_service import AcdService
 from contactcenter.bus import EventBus
 from contactcenter.clock import Clock, utc_day
 from contactcenter.errors import Forbidden, InvalidRequest, NotFound, TelephonyError
-from contactcenter.history_writer import HistoryWriter
 from contactcenter.events import (
     CallAnswered,
     CallConnected,
@@ -30,6 +27,7 @@ from contactcenter.events import (
     CallOfferWithdrawn,
     CallQueued,
 )
+from contactcenter.history_writer import HistoryWriter
 from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.ports import (
     CallControl,
@@ -38,7 +36,14 @@ from contactcenter.ports import (
     LiveState,
     WaitingCall,
 )
-from contactcenter.records import CallEvent, CallRecord, Customer, Outcome, ValueTier
+from contactcenter.records import (
+    CallEvent,
+    CallRecord,
+    CallUpdate,
+    Customer,
+    Outcome,
+    ValueTier,
+)
 from contactcenter.screenpop import call_json, customer_json
 from contactcenter.settings import QueueSettings, Settings
 
@@ -123,7 +128,7 @@ class CallService:
             record.customer_id = customer.id
             record.priority = TIER_PRIORITY.get(customer.value_tier, 0)
             history = await self._calls.history(customer.id, HISTORY_IN_POP)
-        self._writer.write(partial(self._calls.add, replace(record)), f"add call_id={record.id}")
+        self._writer.write(replace(record))
         live = LiveCall(record, customer, history)
         self.active[record.id] = live
         await self._event(
@@ -306,8 +311,10 @@ class CallService:
             )
         rec.disposition = disposition
         rec.note = note
-        await self._writer.flush()  # the row and its facts are written before the note
-        await self._calls.update(call_id, disposition=disposition, note=note)
+        # In order after the call's other facts; the agent hears "saved" once it is written.
+        await self._writer.write_and_wait(
+            CallUpdate(call_id, {"disposition": disposition, "note": note})
+        )
         await self._event(call_id, "dispositioned", agent=agent_id, disposition=disposition)
         return rec
 
@@ -432,10 +439,7 @@ class CallService:
             recent.pop(next(iter(recent)))
 
     async def _event(self, call_id: CallId, kind: str, **data: object) -> None:
-        event = CallEvent(call_id, self._clock.now(), kind, dict(data))
-        self._writer.write(partial(self._calls.append_event, event), f"{kind} call_id={call_id}")
+        self._writer.write(CallEvent(call_id, self._clock.now(), kind, dict(data)))
 
     def _update(self, call_id: CallId, **fields: object) -> None:
-        self._writer.write(
-            partial(self._calls.update, call_id, **fields), f"update call_id={call_id}"
-        )
+        self._writer.write(CallUpdate(call_id, fields))

@@ -48,6 +48,7 @@ class RunningSystem:
                 answer_delay=answer_delay,
                 rng=rng,
                 ignore_offers=ignore_offers,
+                clock=self.runtime.clock,
             )
             await agent.start()
             started.append(agent)

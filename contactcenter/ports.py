@@ -11,7 +11,9 @@ from contactcenter.records import (
     AgentStateEntry,
     CallEvent,
     CallRecord,
+    CallWrite,
     Customer,
+    HistoryWrite,
     NewCustomer,
     Role,
     User,
@@ -51,6 +53,15 @@ class CallRepository(Protocol):
 
     async def append_event(self, event: CallEvent) -> None: ...
     async def events(self, call_id: CallId) -> list[CallEvent]: ...
+    async def write_batch(self, writes: Sequence[CallWrite]) -> None:
+        """Apply the writes in order, in one transaction (all or nothing)."""
+        ...
+
+
+class HistoryStore(Protocol):
+    async def write_batch(self, writes: Sequence[HistoryWrite]) -> None:
+        """Apply call and agent-state writes in order, in one transaction (all or nothing)."""
+        ...
 
 
 class UserRepository(Protocol):

@@ -129,6 +129,18 @@ class CallEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class CallUpdate:
+    """Set some columns of one call's history row."""
+
+    call_id: CallId
+    fields: dict[str, object]
+
+
+# One write to the call history: a new row, an update of a row, or an appended event.
+CallWrite = CallRecord | CallUpdate | CallEvent
+
+
+@dataclass(frozen=True, slots=True)
 class AgentStateEntry:
     """One line of the agent state log: the agent entered `state` at `at`."""
 
@@ -137,3 +149,7 @@ class AgentStateEntry:
     at: float
     reason: str | None = None
     call_id: CallId | None = None
+
+
+# What the history writer batches: call history writes and agent state log entries.
+HistoryWrite = CallRecord | CallUpdate | CallEvent | AgentStateEntry

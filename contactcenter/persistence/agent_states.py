@@ -25,20 +25,23 @@ def _entry(row: AgentStateRow) -> AgentStateEntry:
     )
 
 
+def agent_state_row(entry: AgentStateEntry) -> AgentStateRow:
+    return AgentStateRow(
+        agent_id=entry.agent_id,
+        state=entry.state,
+        reason=entry.reason,
+        call_id=entry.call_id,
+        at=to_datetime(entry.at),
+    )
+
+
 class SqlAgentStateLogRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
     async def append(self, entry: AgentStateEntry) -> None:
-        row = AgentStateRow(
-            agent_id=entry.agent_id,
-            state=entry.state,
-            reason=entry.reason,
-            call_id=entry.call_id,
-            at=to_datetime(entry.at),
-        )
         async with self._sessions() as session, session.begin():
-            session.add(row)
+            session.add(agent_state_row(entry))
 
     async def entries(self, agent_id: AgentId, start: float, end: float) -> list[AgentStateEntry]:
         """The agent's entries with start <= at < end, in the order they happened."""

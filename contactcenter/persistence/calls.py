@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
@@ -20,9 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contactcenter.clock import from_datetime, to_datetime
 from contactcenter.errors import NotFound
 from contactcenter.ids import AgentId, CallId, CampaignId, CustomerId, QueueId
+from contactcenter.persistence.agent_states import agent_state_row
 from contactcenter.persistence.errors import DuplicateRecord
 from contactcenter.persistence.models import CallEventRow, CallRow
-from contactcenter.records import CallEvent, CallRecord, Direction, Outcome
+from contactcenter.records import (
+    AgentStateEntry,
+    CallEvent,
+    CallRecord,
+    CallUpdate,
+    CallWrite,
+    Direction,
+    HistoryWrite,
+    Outcome,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +104,51 @@ def _record(row: CallRow) -> CallRecord:
         ivr_path=tuple(row.ivr_path),
         hangup_cause=row.hangup_cause,
     )
+
+
+def _event_row(event: CallEvent) -> CallEventRow:
+    return CallEventRow(
+        call_id=event.call_id, at=to_datetime(event.at), kind=event.kind, data=dict(event.data)
+    )
+
+
+async def apply_writes(session: AsyncSession, writes: Sequence[object]) -> None:
+    """Apply history writes (new call rows, call updates, call events, agent state entries) in
+    order, in one transaction on `session`. One commit for many facts: this is how the history
+    keeps up with a busy site."""
+    if not writes:
+        return
+    try:
+        async with session.begin():
+            pending = False
+            for write in writes:
+                if isinstance(write, CallRecord):
+                    values = _columns({f: getattr(write, f) for f in UPDATABLE})
+                    session.add(CallRow(id=write.id, **values))
+                    pending = True
+                elif isinstance(write, CallEvent):
+                    session.add(_event_row(write))
+                    pending = True
+                elif isinstance(write, AgentStateEntry):
+                    session.add(agent_state_row(write))
+                    pending = True
+                elif isinstance(write, CallUpdate):
+                    if pending:
+                        await session.flush()
+                        pending = False
+                    stmt = (
+                        update(CallRow)
+                        .where(CallRow.id == write.call_id)
+                        .values(**_columns(write.fields))
+                        .returning(CallRow.id)
+                        .execution_options(synchronize_session=False)
+                    )
+                    if (await session.execute(stmt)).first() is None:
+                        raise NotFound(f"call {write.call_id} does not exist")
+                else:
+                    raise TypeError(f"not a history write: {write!r}")
+    except IntegrityError as exc:
+        raise DuplicateRecord(f"a call in the batch is already recorded: {exc}", "id") from exc
 
 
 class SqlCallRepository:
@@ -175,11 +230,13 @@ class SqlCallRepository:
             return [_record(row) for row in await session.scalars(stmt)]
 
     async def append_event(self, event: CallEvent) -> None:
-        row = CallEventRow(
-            call_id=event.call_id, at=to_datetime(event.at), kind=event.kind, data=dict(event.data)
-        )
         async with self._sessions() as session, session.begin():
-            session.add(row)
+            session.add(_event_row(event))
+
+    async def write_batch(self, writes: Sequence[CallWrite]) -> None:
+        """Apply new rows, updates and events in order, in one transaction (all or nothing)."""
+        async with self._sessions() as session:
+            await apply_writes(session, writes)
 
     async def events(self, call_id: CallId) -> list[CallEvent]:
         """The call's events in the order they happened (ties: the order they were written)."""
@@ -193,3 +250,14 @@ class SqlCallRepository:
                 CallEvent(CallId(r.call_id), from_datetime(r.at), r.kind, dict(r.data))
                 for r in await session.scalars(stmt)
             ]
+
+
+class SqlHistoryStore:
+    """The history writer's sink: call rows, call events and agent state entries, batched."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def write_batch(self, writes: Sequence[HistoryWrite]) -> None:
+        async with self._sessions() as session:
+            await apply_writes(session, writes)

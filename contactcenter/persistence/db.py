@@ -28,7 +28,7 @@ from sqlalchemy.pool import StaticPool
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.errors import ConfigError
 from contactcenter.persistence.agent_states import SqlAgentStateLogRepository
-from contactcenter.persistence.calls import SqlCallRepository
+from contactcenter.persistence.calls import SqlCallRepository, SqlHistoryStore
 from contactcenter.persistence.customers import SqlCustomerRepository
 from contactcenter.persistence.users import SqlUserRepository
 
@@ -167,6 +167,7 @@ class Database:
         self.calls = SqlCallRepository(self.sessions)
         self.users = SqlUserRepository(self.sessions)
         self.agent_states = SqlAgentStateLogRepository(self.sessions)
+        self.history = SqlHistoryStore(self.sessions)
 
     @property
     def backend(self) -> str:

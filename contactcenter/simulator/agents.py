@@ -22,6 +22,8 @@ import socketio
 
 __all__ = ["AGENT_NAMESPACE", "SimulatedAgent"]
 
+from contactcenter.clock import Clock
+
 logger = logging.getLogger(__name__)
 
 AGENT_NAMESPACE = "/agent"
@@ -39,6 +41,7 @@ class SimulatedAgent:
         disposition: str = "resolved",
         ignore_offers: bool = False,
         ack_timeout_s: float = 10.0,
+        clock: Clock | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.username = username
@@ -60,6 +63,10 @@ class SimulatedAgent:
         self.dispositions = 0
         self.refused: list[tuple[str, Any]] = []
         self.offered_call_ids: list[str] = []
+        # With a clock: when each screen pop arrived, and how many past calls it carried.
+        self._clock = clock
+        self.pop_received_at: dict[str, float] = {}
+        self.pop_history_len: dict[str, int] = {}
 
     async def _login(self) -> str:
         async with (
@@ -152,6 +159,10 @@ class SimulatedAgent:
         call_id = call.get("id") if isinstance(call, dict) else None
         if not isinstance(call_id, str):
             return
+        if self._clock is not None:
+            self.pop_received_at[call_id] = self._clock.now()
+            history = data.get("history")
+            self.pop_history_len[call_id] = len(history) if isinstance(history, list) else 0
         self.offers += 1
         self.offered_call_ids.append(call_id)
         if not self.ignore_offers:

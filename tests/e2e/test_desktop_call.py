@@ -24,12 +24,23 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+def chromium() -> str:
     if not Path(CHROMIUM).exists():
         require_service("chromium", f"{CHROMIUM} not found (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=chromium,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         yield browser
@@ -60,7 +71,7 @@ async def _login(page: Page, base_url: str, username: str) -> None:
 
 
 async def test_agent_takes_a_call_and_files_a_disposition(
-    browser: Browser, system: RunningSystem
+    browser: Browser, system: RunningSystem, artifacts: Path
 ) -> None:
     customer = await system.runtime.db.customers.find_by_phone(system.data.known_numbers[2])
     assert customer is not None
@@ -85,8 +96,7 @@ async def test_agent_takes_a_call_and_files_a_disposition(
 
     await page.get_by_test_id("btn-answer").click()
     await expect(page.get_by_test_id("call-panel")).to_be_visible(timeout=10_000)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / "desktop-in-call.png"))
+    await page.screenshot(path=str(artifacts / "desktop-in-call.png"))
     await page.get_by_test_id("btn-hangup").click()
 
     await expect(page.get_by_test_id("wrapup-panel")).to_be_visible(timeout=10_000)
