@@ -1,0 +1,463 @@
+// The agent desktop (/desktop): log in, go Ready / Not ready, get a screen pop, answer, hang up
+// and file a disposition. Socket.IO namespace /agent; the contract is docs/realtime.md.
+
+import { io } from "socket.io-client";
+import {
+  bindLoginForm,
+  clearSession,
+  el,
+  formatDateTime,
+  formatDuration,
+  loadSession,
+  nowS,
+  stateLabel,
+  titleCase,
+} from "./common.js";
+
+const ACK_TIMEOUT_MS = 10_000;
+const TICK_MS = 250;
+
+const $ = (id) => {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`missing #${id}`);
+  return node;
+};
+
+const ui = {
+  loginView: $("login-view"),
+  loginForm: $("login-form"),
+  desktopView: $("desktop-view"),
+  session: $("session"),
+  sessionUser: $("session-user"),
+  logout: $("btn-logout"),
+  reconnect: $("reconnect-banner"),
+  errorBanner: $("error-banner"),
+  errorText: $("error-text"),
+  errorClose: $("error-close"),
+  stateLabel: $("state-label"),
+  stateReason: $("state-reason"),
+  stateTimer: $("state-timer"),
+  callsToday: $("calls-today"),
+  ready: $("btn-ready"),
+  notReady: $("btn-not-ready"),
+  reason: $("not-ready-reason"),
+  notice: $("notice"),
+  idle: $("idle"),
+  idleTitle: $("idle-title"),
+  idleHint: $("idle-hint"),
+  pop: $("screen-pop"),
+  popKicker: $("pop-kicker"),
+  popName: $("pop-customer-name"),
+  popTier: $("pop-tier"),
+  popCaller: $("pop-caller"),
+  popOffer: $("pop-offer"),
+  answer: $("btn-answer"),
+  popCountdown: $("pop-countdown"),
+  popQueue: $("pop-queue"),
+  popWait: $("pop-wait"),
+  popAccount: $("pop-account"),
+  popNotes: $("pop-notes"),
+  popHistory: $("pop-history"),
+  popHistoryEmpty: $("pop-history-empty"),
+  callPanel: $("call-panel"),
+  talkTimer: $("talk-timer"),
+  callWith: $("call-with"),
+  hangup: $("btn-hangup"),
+  wrapupPanel: $("wrapup-panel"),
+  wrapupTimer: $("wrapup-timer"),
+  wrapupCall: $("wrapup-call"),
+  wrapupForm: $("wrapup-form"),
+  disposition: $("disposition-select"),
+  note: $("disposition-note"),
+  save: $("btn-save-disposition"),
+  saved: $("saved-message"),
+};
+
+/** Everything the page shows is derived from this. */
+const model = {
+  socket: null,
+  agent: null, // the last agent.state payload
+  offer: null, // {call, customer, history, queue, offer_timeout_s, receivedAt, answered}
+  activeCall: null, // the connected call: {id, answered_at, caller_number}
+  wrapup: null, // {call, dispositions, wrapup_s, receivedAt, saved}
+  pending: new Set(), // events awaiting their ack
+};
+
+// --- login and connection -------------------------------------------------------------------
+
+const loginForm = bindLoginForm(ui.loginForm, (session) => start(session));
+
+function showLogin(message = "") {
+  stop();
+  ui.desktopView.hidden = true;
+  ui.session.hidden = true;
+  ui.loginView.hidden = false;
+  loginForm.showError(message);
+  loginForm.focus();
+}
+
+function start(session) {
+  stop();
+  ui.loginView.hidden = true;
+  ui.desktopView.hidden = false;
+  ui.session.hidden = false;
+  ui.sessionUser.textContent = session.user?.display_name || session.user?.username || "";
+  hideError();
+  const socket = io("/agent", { auth: { token: session.token } });
+  model.socket = socket;
+
+  socket.on("connect", () => {
+    ui.reconnect.hidden = true;
+  });
+  socket.on("disconnect", (reason) => {
+    if (model.socket !== socket) return;
+    ui.reconnect.hidden = false;
+    // A disconnect by the server is not retried by socket.io itself; retry it here. A token
+    // that is no longer valid then comes back as connect_error "unauthorized".
+    if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
+  });
+  socket.on("connect_error", (err) => {
+    if (model.socket !== socket) return;
+    if (socket.active) {
+      ui.reconnect.hidden = false; // socket.io keeps retrying
+      return;
+    }
+    // Refused by the server: the token expired or was revoked.
+    clearSession();
+    showLogin(
+      err.message === "unauthorized"
+        ? "Your session has ended. Please sign in again."
+        : `The server refused the connection: ${err.message}`,
+    );
+  });
+
+  socket.on("agent.state", onAgentState);
+  socket.on("call.offered", onOffered);
+  socket.on("call.offer_withdrawn", onOfferWithdrawn);
+  socket.on("call.answered", onAnswered);
+  socket.on("call.ended", onEnded);
+  socket.on("call.saved", onSaved);
+  render();
+}
+
+function stop() {
+  if (model.socket) {
+    const socket = model.socket;
+    model.socket = null;
+    socket.removeAllListeners();
+    socket.disconnect();
+  }
+  model.agent = null;
+  model.offer = null;
+  model.activeCall = null;
+  model.wrapup = null;
+  model.pending.clear();
+  ui.reconnect.hidden = true;
+}
+
+ui.logout.addEventListener("click", () => {
+  clearSession();
+  showLogin();
+});
+
+/**
+ * Emit with an acknowledgement. Resolves to the ack on {ok: true}, or to null after showing
+ * the error (an ack with ok:false, or no answer in time) in the error banner.
+ */
+async function request(event, payload) {
+  const socket = model.socket;
+  if (!socket) return null;
+  if (!socket.connected) {
+    showError("Not connected to the server; try again when the connection is back.");
+    return null;
+  }
+  model.pending.add(event);
+  render();
+  try {
+    const ack = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
+    if (!ack || ack.ok !== true) {
+      showError(ack && ack.error ? ack.error : `The server refused ${event}.`);
+      return null;
+    }
+    hideError();
+    return ack;
+  } catch {
+    showError(`The server did not answer (${event}). Please try again.`);
+    return null;
+  } finally {
+    model.pending.delete(event);
+    render();
+  }
+}
+
+function showError(message) {
+  ui.errorText.textContent = message;
+  ui.errorBanner.hidden = false;
+}
+
+function hideError() {
+  ui.errorBanner.hidden = true;
+  ui.errorText.textContent = "";
+}
+
+ui.errorClose.addEventListener("click", hideError);
+
+function showNotice(message) {
+  ui.notice.textContent = message;
+  ui.notice.hidden = !message;
+}
+
+// --- server -> client -----------------------------------------------------------------------
+
+function onAgentState(state) {
+  model.agent = { ...state, receivedAt: nowS() };
+  if (state.state === "on_call" && state.call_id) {
+    // After a reload there was no call.answered: the state tells which call is connected.
+    if (!model.activeCall || model.activeCall.id !== state.call_id) {
+      model.activeCall = { id: state.call_id, answered_at: state.since, caller_number: null };
+    }
+  } else if (state.state !== "on_call" && model.activeCall && !model.wrapup) {
+    model.activeCall = null;
+  }
+  const idle = ["ready", "not_ready", "logged_out"].includes(state.state);
+  if (idle && !model.activeCall && (!model.wrapup || model.wrapup.saved)) {
+    // Done with the last call: clear its pop and wrap-up.
+    if (model.offer && model.offer.answered) model.offer = null;
+    if (model.wrapup) model.wrapup = null;
+  }
+  if (state.state === "ready" || state.state === "ringing") showNotice("");
+  render();
+}
+
+function onOffered(payload) {
+  model.offer = { ...payload, receivedAt: nowS(), answered: false };
+  if (model.wrapup && model.wrapup.saved) model.wrapup = null;
+  showNotice("");
+  render();
+}
+
+const WITHDRAWN = {
+  rona: "The call was not answered in time and went back to the queue. You are now Not ready.",
+  caller_left: "The caller hung up before the call was answered.",
+};
+
+function onOfferWithdrawn({ call_id: callId, reason }) {
+  if (!model.offer || model.offer.call.id !== callId) return;
+  model.offer = null;
+  showNotice(WITHDRAWN[reason] ?? `The call was withdrawn (${reason}).`);
+  render();
+}
+
+function onAnswered({ call }) {
+  model.activeCall = call;
+  if (model.offer && model.offer.call.id === call.id) {
+    model.offer.answered = true;
+    model.offer.call = call;
+  }
+  model.wrapup = null;
+  showNotice("");
+  render();
+}
+
+function onEnded({ call, wrapup_s: wrapupS, dispositions }) {
+  if (model.activeCall && model.activeCall.id === call.id) model.activeCall = null;
+  if (model.offer && model.offer.call.id === call.id) model.offer.call = call;
+  model.wrapup = {
+    call,
+    dispositions: Array.isArray(dispositions) ? dispositions : [],
+    wrapup_s: wrapupS ?? 0,
+    receivedAt: nowS(),
+    saved: false,
+  };
+  fillDispositions(model.wrapup.dispositions);
+  ui.note.value = "";
+  render();
+  ui.disposition.focus();
+}
+
+function onSaved({ call }) {
+  if (model.wrapup && model.wrapup.call.id === call.id) {
+    model.wrapup.saved = true;
+    model.wrapup.call = call;
+    render();
+  }
+}
+
+// --- client -> server -----------------------------------------------------------------------
+
+ui.ready.addEventListener("click", () => request("agent.ready", {}));
+
+ui.notReady.addEventListener("click", () => request("agent.not_ready", { reason: ui.reason.value }));
+
+ui.answer.addEventListener("click", () => {
+  if (model.offer) request("call.answer", { call_id: model.offer.call.id });
+});
+
+ui.hangup.addEventListener("click", () => {
+  if (model.activeCall) request("call.hangup", { call_id: model.activeCall.id });
+});
+
+ui.wrapupForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const wrapup = model.wrapup;
+  if (!wrapup) return;
+  if (!ui.disposition.value) {
+    showError("Choose a disposition before saving.");
+    ui.disposition.focus();
+    return;
+  }
+  const ack = await request("call.disposition", {
+    call_id: wrapup.call.id,
+    disposition: ui.disposition.value,
+    note: ui.note.value,
+  });
+  if (ack && model.wrapup === wrapup) {
+    wrapup.saved = true;
+    if (ack.call) wrapup.call = ack.call;
+    render();
+  }
+});
+
+function fillDispositions(codes) {
+  ui.disposition.replaceChildren(
+    el("option", { value: "" }, "Choose…"),
+    ...codes.map((code) => el("option", { value: code }, titleCase(code))),
+  );
+}
+
+// --- rendering ------------------------------------------------------------------------------
+
+function render() {
+  renderStatus();
+  renderPop();
+  renderCall();
+  renderWrapup();
+  const busy = Boolean(model.offer || model.activeCall || model.wrapup);
+  ui.idle.hidden = busy;
+  tick();
+}
+
+function renderStatus() {
+  const agent = model.agent;
+  const state = agent?.state ?? "";
+  const connected = Boolean(model.socket?.connected);
+  ui.stateLabel.textContent = agent ? stateLabel(state) : "Connecting…";
+  ui.stateLabel.dataset.state = state;
+  ui.stateReason.textContent = state === "not_ready" && agent.reason ? agent.reason : "";
+  ui.callsToday.textContent = String(agent?.calls_today ?? 0);
+  const busy = state === "ringing" || state === "on_call";
+  ui.ready.disabled =
+    !agent || !connected || busy || state === "ready" || model.pending.has("agent.ready");
+  ui.notReady.disabled = !agent || !connected || busy || model.pending.has("agent.not_ready");
+  ui.reason.disabled = ui.notReady.disabled;
+  if (state === "ready") {
+    ui.idleTitle.textContent = "Waiting for calls";
+    ui.idleHint.textContent = "A screen pop appears here when a call is offered to you.";
+  } else if (state === "not_ready") {
+    ui.idleTitle.textContent = "You are not ready";
+    ui.idleHint.textContent = "Press Ready to take calls.";
+  } else {
+    ui.idleTitle.textContent = agent ? stateLabel(state) : "Connecting…";
+    ui.idleHint.textContent = "";
+  }
+}
+
+function renderPop() {
+  const offer = model.offer;
+  ui.pop.hidden = !offer;
+  if (!offer) return;
+  const { call, customer, history, queue } = offer;
+  ui.pop.dataset.callId = call.id;
+  ui.popKicker.textContent = offer.answered ? "Connected call" : "Incoming call";
+  ui.popOffer.hidden = offer.answered;
+  ui.answer.disabled = offer.answered || model.pending.has("call.answer");
+  ui.popName.textContent = customer ? customer.name : "Unknown caller";
+  ui.pop.classList.toggle("unknown", !customer);
+  ui.popCaller.textContent = call.caller_number || "No caller ID";
+  const tier = customer?.value_tier ?? "";
+  ui.popTier.textContent = tier ? titleCase(tier) : "";
+  ui.popTier.hidden = !tier;
+  ui.popTier.dataset.tier = tier;
+  ui.popAccount.textContent = customer?.account_number || "—";
+  ui.popNotes.textContent = customer?.notes || "—";
+  ui.popQueue.textContent = queue?.name || queue?.id || call.queue_id || "—";
+  renderHistory(history);
+}
+
+function renderHistory(history) {
+  const tbody = ui.popHistory.tBodies[0];
+  const rows = (Array.isArray(history) ? history : []).slice(0, 10).map((c) =>
+    el(
+      "tr",
+      { dataset: { testid: "history-row", callId: c.id } },
+      el("td", { className: "nowrap" }, formatDateTime(c.arrived_at)),
+      el("td", {}, c.queue_id ?? "—"),
+      el("td", {}, c.agent_id ?? "—"),
+      el("td", { className: "mono" }, c.talk_s ? formatDuration(c.talk_s) : "—"),
+      el("td", {}, el("span", { className: `outcome outcome-${c.outcome}` }, titleCase(c.outcome ?? "—"))),
+      el("td", {}, c.disposition ? titleCase(c.disposition) : "—"),
+      el("td", { className: "note-cell", title: c.note ?? "" }, c.note || "—"),
+    ),
+  );
+  tbody.replaceChildren(...rows);
+  ui.popHistoryEmpty.hidden = rows.length > 0;
+  ui.popHistory.hidden = rows.length === 0;
+}
+
+function renderCall() {
+  const call = model.activeCall;
+  ui.callPanel.hidden = !call;
+  if (!call) return;
+  const name = model.offer && model.offer.call.id === call.id ? model.offer.customer?.name : null;
+  ui.callWith.textContent = name || call.caller_number || "";
+  ui.hangup.disabled = model.pending.has("call.hangup");
+}
+
+function renderWrapup() {
+  const wrapup = model.wrapup;
+  ui.wrapupPanel.hidden = !wrapup;
+  if (!wrapup) return;
+  const { call } = wrapup;
+  const parts = [call.caller_number, call.talk_s ? `talked ${formatDuration(call.talk_s)}` : null];
+  ui.wrapupCall.textContent = parts.filter(Boolean).join(" · ");
+  ui.saved.hidden = !wrapup.saved;
+  ui.disposition.disabled = wrapup.saved;
+  ui.note.disabled = wrapup.saved;
+  ui.save.hidden = wrapup.saved;
+  ui.save.disabled = model.pending.has("call.disposition");
+}
+
+/** The ticking figures: time in state, wait, offer countdown, talk time, wrap-up left. */
+function tick() {
+  const now = nowS();
+  const agent = model.agent;
+  ui.stateTimer.textContent = agent ? formatDuration(now - agent.since) : "0:00";
+  const offer = model.offer;
+  if (offer) {
+    const call = offer.call;
+    const queued = call.queued_at ?? call.arrived_at;
+    const until = offer.answered && call.answered_at ? call.answered_at : now;
+    ui.popWait.textContent = queued ? formatDuration(until - queued) : "—";
+    const left = offer.receivedAt + (offer.offer_timeout_s ?? 0) - now;
+    ui.popCountdown.textContent =
+      !offer.answered && offer.offer_timeout_s ? `Answer within ${Math.max(0, Math.ceil(left))} s` : "";
+  }
+  if (model.activeCall) {
+    const since = model.activeCall.answered_at ?? agent?.since ?? now;
+    ui.talkTimer.textContent = formatDuration(now - since);
+  }
+  const wrapup = model.wrapup;
+  if (wrapup) {
+    const left = wrapup.receivedAt + wrapup.wrapup_s - now;
+    ui.wrapupTimer.textContent =
+      agent?.state === "wrap_up" && wrapup.wrapup_s > 0 ? `${formatDuration(left)} left` : "";
+  }
+}
+
+setInterval(tick, TICK_MS);
+
+// --- boot -----------------------------------------------------------------------------------
+
+const saved = loadSession();
+if (saved) start(saved);
+else showLogin();
