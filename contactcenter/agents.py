@@ -139,7 +139,10 @@ class AgentService:
         previous = info.state
         info.state, info.since = event.state.value, event.at
         info.reason, info.call_id = event.reason, event.call_id
-        left_wrap = previous == AgentState.WRAP_UP.value and event.state is not AgentState.WRAP_UP
+        # After-call work ends when the agent leaves wrap-up, or goes straight on from a call
+        # (a queue without wrap-up time).
+        busy = (AgentState.WRAP_UP.value, AgentState.ON_CALL.value)
+        left_wrap = previous in busy and event.state.value not in busy
         if left_wrap and self.wrap_finished_hook is not None:
             await self.wrap_finished_hook(event.agent_id, event.at)
         if event.state is AgentState.LOGGED_OUT:
