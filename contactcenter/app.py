@@ -68,6 +68,10 @@ class Runtime:
     writer: HistoryWriter
 
 
+# How long a stopping server waits for requests in flight (API requests are short; an open
+# websocket would otherwise hold the shutdown for the whole timeout, twice).
+SHUTDOWN_TIMEOUT_S = 1.0
+
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 SIO = web.AppKey("sio", socketio.AsyncServer)
@@ -101,7 +105,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     setup_routes(app)
     _setup_pages(app)
     app.cleanup_ctx.append(_runtime_ctx)
+    app.on_shutdown.append(_close_sockets)
     return app
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """Close every Socket.IO connection at shutdown (clients see a transport close and
+    reconnect to the next server), so the web server does not wait on open websockets."""
+    eio = app[SIO].eio
+    if eio.sockets:
+        await eio.disconnect()
 
 
 def _setup_pages(app: web.Application) -> None:

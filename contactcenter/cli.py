@@ -94,9 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _serve(settings: Settings) -> None:
-    from contactcenter.app import create_app
+    from contactcenter.app import SHUTDOWN_TIMEOUT_S, create_app
 
-    runner = web.AppRunner(create_app(settings))
+    runner = web.AppRunner(create_app(settings), shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     site = web.TCPSite(runner, settings.http.host, settings.http.port)
     await site.start()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from contactcenter.app import RUNTIME, Runtime, create_app
+from contactcenter.app import RUNTIME, SHUTDOWN_TIMEOUT_S, Runtime, create_app
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.seed import DEMO_PASSWORD, DemoData, seed_demo
 from contactcenter.settings import Settings
@@ -81,7 +81,7 @@ async def running_system(
     settings = settings.model_copy(
         update={"ami": settings.ami.model_copy(update={"host": "127.0.0.1", "port": pbx.ami_port})}
     )
-    runner = web.AppRunner(create_app(settings, clock))
+    runner = web.AppRunner(create_app(settings, clock), shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     system: RunningSystem | None = None
     try:
         await runner.setup()
