@@ -225,7 +225,6 @@ function onAgentState(state) {
     if (model.offer && model.offer.answered) model.offer = null;
     if (model.wrapup) model.wrapup = null;
   }
-  if (state.state === "ready" || state.state === "ringing") showNotice("");
   render();
 }
 
@@ -285,9 +284,15 @@ function onSaved({ call }) {
 
 // --- client -> server -----------------------------------------------------------------------
 
-ui.ready.addEventListener("click", () => request("agent.ready", {}));
+ui.ready.addEventListener("click", () => {
+  showNotice("");
+  request("agent.ready", {});
+});
 
-ui.notReady.addEventListener("click", () => request("agent.not_ready", { reason: ui.reason.value }));
+ui.notReady.addEventListener("click", () => {
+  showNotice("");
+  request("agent.not_ready", { reason: ui.reason.value });
+});
 
 ui.answer.addEventListener("click", () => {
   if (model.offer) request("call.answer", { call_id: model.offer.call.id });
@@ -373,6 +378,7 @@ function renderPop() {
   ui.answer.disabled = offer.answered || model.pending.has("call.answer");
   ui.popName.textContent = customer ? customer.name : "Unknown caller";
   ui.pop.classList.toggle("unknown", !customer);
+  ui.pop.classList.toggle("answered", offer.answered);
   ui.popCaller.textContent = call.caller_number || "No caller ID";
   const tier = customer?.value_tier ?? "";
   ui.popTier.textContent = tier ? titleCase(tier) : "";
