@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from contactcenter.call_service import AgentNotifier
 from contactcenter.clock import Clock, utc_day
 from contactcenter.events import AgentStateChanged
 from contactcenter.history_writer import HistoryWriter
-from contactcenter.ids import AgentId
+from contactcenter.ids import AgentId, QueueId
 from contactcenter.ports import AgentSnapshot, LiveState
 from contactcenter.records import AgentStateEntry, User
 
@@ -46,6 +47,7 @@ class AgentService:
         history: HistoryWriter,
         bus: EventBus,
         notifier: AgentNotifier,
+        queue_skills: Mapping[QueueId, frozenset[str]],
         logout_grace_s: float = LOGOUT_GRACE_S,
     ) -> None:
         self._clock = clock
@@ -55,6 +57,7 @@ class AgentService:
         self._bus = bus
         self._notifier = notifier
         self._grace = logout_grace_s
+        self._queue_skills = dict(queue_skills)
         self.agents: dict[AgentId, AgentInfo] = {}
         self._logout_timers: dict[AgentId, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -156,6 +159,7 @@ class AgentService:
                     event.at,
                     event.reason,
                     event.call_id,
+                    self.queues_served(info.user),
                 )
             )
         self._history.write(
@@ -177,6 +181,10 @@ class AgentService:
 
     async def on_offer_timed_out(self, event: m.OfferTimedOut) -> None:
         logger.info("RONA agent_id=%s call_id=%s", event.agent_id, event.call_id)
+
+    def queues_served(self, user: User) -> tuple[QueueId, ...]:
+        skills = frozenset(user.skills)
+        return tuple(q for q, needed in self._queue_skills.items() if needed <= skills)
 
     def state_payload(self, agent_id: AgentId) -> dict[str, Any]:
         info = self.agents[agent_id]

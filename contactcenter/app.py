@@ -114,7 +114,11 @@ async def _close_sockets(app: web.Application) -> None:
     reconnect to the next server), so the web server does not wait on open websockets."""
     eio = app[SIO].eio
     if eio.sockets:
-        await eio.disconnect()
+        try:
+            # A client that vanished without closing never drains its queue: do not wait.
+            await asyncio.wait_for(eio.disconnect(), timeout=SHUTDOWN_TIMEOUT_S)
+        except TimeoutError:
+            logger.info("some Socket.IO clients did not close in time")
 
 
 def _setup_pages(app: web.Application) -> None:
@@ -146,7 +150,15 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     registry = ChannelRegistry()
     writer = HistoryWriter(db.history)
     writer.start()
-    agents = AgentService(clock, acd, live, writer, bus, notifier)
+    agents = AgentService(
+        clock,
+        acd,
+        live,
+        writer,
+        bus,
+        notifier,
+        {q.id: q.skills for q in queue_configs(settings).values()},
+    )
     ami: AmiClient | None = None
     translator: AmiEventTranslator | None = None
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from ivr.flows import inbound_flow
-
 from contactcenter.call_service import CallService, LiveCall, Phase
 from contactcenter.clock import Clock
 from contactcenter.ids import QueueId, new_call_id
@@ -16,6 +14,7 @@ from contactcenter.settings import Settings
 from contactcenter.telephony.agi_session import AgiSession
 from contactcenter.telephony.channels import ChannelRegistry
 from contactcenter.telephony.errors import AgiChannelDead, AgiConnectionClosed
+from ivr.flows import inbound_flow
 
 logger = logging.getLogger(__name__)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator
 
-from ivr.flows import FlowResult
-
 from contactcenter.telephony.agi_session import AgiSession
 from ivr import actions as a
+from ivr.flows import FlowResult
 
 logger = logging.getLogger(__name__)
 

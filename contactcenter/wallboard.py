@@ -74,9 +74,8 @@ class Wallboard:
             sl, ab = rates(counters)
             oldest = min((w.queued_at for w in waiting), default=None)
             by_state = {s: 0 for s in AGENT_STATES}
-            skills = set(q.skills)
             for a in agents:
-                if a.state in by_state and (not a.queues or q.id in a.queues or skills):
+                if a.state in by_state and q.id in a.queues:
                     by_state[a.state] += 1
             queues.append(
                 {

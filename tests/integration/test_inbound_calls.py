@@ -8,6 +8,10 @@ import asyncio
 import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import aiohttp
+import socketio
 
 from contactcenter.harness import running_system
 from contactcenter.records import Outcome
@@ -38,6 +42,36 @@ def fast_settings(tmp_path: Path) -> Settings:
     )
 
 
+class _Board:
+    def __init__(self) -> None:
+        self.client = socketio.AsyncClient()
+        self.last: dict[str, Any] = {}
+        self.pushes = 0
+
+    def on_snapshot(self, data: dict[str, Any]) -> None:
+        self.last = data
+        self.pushes += 1
+
+    async def disconnect(self) -> None:
+        await self.client.disconnect()
+
+
+async def _wallboard(base_url: str) -> _Board:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{base_url}/api/auth/login", json={"username": "supervisor", "password": "demo"}
+        ) as resp,
+    ):
+        token = (await resp.json())["token"]
+    board = _Board()
+    board.client.on("wallboard.snapshot", board.on_snapshot, namespace="/wallboard")
+    await board.client.connect(
+        base_url, namespaces=["/wallboard"], auth={"token": token}, transports=["websocket"]
+    )
+    return board
+
+
 async def _settle(condition: Callable[[], bool], timeout_s: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
@@ -60,10 +94,13 @@ async def test_200_calls_match_the_ground_truth(tmp_path: Path) -> None:
             unknown_share=0.3,
             seed=11,
         )
+        board = await _wallboard(system.base_url)
         truth = await traffic.run(n_calls=N_CALLS)
         calls = system.runtime.calls
         await _settle(lambda: not calls.active, timeout_s=15.0)
         assert not calls.active, f"calls still active: {list(calls.active)[:5]}"
+        await asyncio.sleep(1.0)  # the wallboard pushes at most every 0.25 s
+        await board.disconnect()
         await system.runtime.writer.flush()
         repo = system.runtime.db.calls
         rows = await repo.between(0, system.runtime.clock.now() + 1)
@@ -73,6 +110,16 @@ async def test_200_calls_match_the_ground_truth(tmp_path: Path) -> None:
             arrived = [e for e in await repo.events(row.id) if e.kind == "arrived"]
             assert len(arrived) == 1, f"call {row.id} has {len(arrived)} arrived events"
             by_ref[arrived[0].data["pbx_ref"]] = row
+
+    # The supervisors' wallboard, pushed live, agrees with the history.
+    figures = board.last["queues"][0]
+    queued = [r for r in rows if r.queued_at is not None]
+    assert figures["offered"] == len(queued)
+    assert figures["answered"] == sum(r.outcome is Outcome.ANSWERED for r in rows)
+    assert figures["abandoned"] == sum(r.outcome is Outcome.ABANDONED for r in rows)
+    assert figures["short_abandoned"] == sum(r.outcome is Outcome.SHORT_ABANDONED for r in rows)
+    assert figures["waiting"] == 0
+    assert board.pushes > 10, "figures are pushed as they change"
 
     assert len(truth.calls) == N_CALLS
     assert len(rows) == N_CALLS, "every call is one history row, and no call is recorded twice"
