@@ -97,12 +97,14 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         state = await self._agents.connected(user)
         if state is not None:
             await self.emit("agent.state", state, to=sid)
+        for event, payload in self._calls.resume(user.agent_id):
+            await self.emit(event, payload, to=sid)
         logger.info("desktop connected agent_id=%s sid=%s", user.agent_id, sid)
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         user = self._sessions.pop(sid, None)
         if user is not None:
-            self._agents.disconnected(user.agent_id)
+            await self._agents.disconnected(user.agent_id)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):

@@ -24,6 +24,8 @@ from contactcenter.records import AgentStateEntry, User
 logger = logging.getLogger(__name__)
 
 LOGOUT_GRACE_S = 30.0
+# The Not Ready reason of an agent whose desktop lost its connection.
+DISCONNECTED = "disconnected"
 
 
 @dataclass(slots=True)
@@ -81,8 +83,8 @@ class AgentService:
     # --- presence -------------------------------------------------------------------------
 
     async def connected(self, user: User) -> dict[str, Any] | None:
-        """A desktop connected. Returns the state to send it, or None when the login itself
-        just announced the state to the agent's room."""
+        """A desktop connected. Returns the state to send it, or None when a state change
+        just announced it to the agent's room."""
         agent_id = user.agent_id
         info = self.agents.get(agent_id)
         if info is None:
@@ -97,16 +99,25 @@ class AgentService:
             # The login's state change reaches this desktop through its room.
             await self._acd.submit(m.AgentLogin(agent_id, frozenset(user.skills)))
             return None
+        if info.state == AgentState.NOT_READY.value and info.reason == DISCONNECTED:
+            # Back after a network drop: the agent was Ready, so they are Ready again.
+            await self._acd.submit(m.AgentReady(agent_id))
+            return None
         return self.state_payload(agent_id)
 
-    def disconnected(self, agent_id: AgentId) -> None:
+    async def disconnected(self, agent_id: AgentId) -> None:
+        """A desktop went away. A Ready agent with no desktop left is offered no calls; after
+        the grace period they are logged out (never in the middle of a call)."""
         info = self.agents.get(agent_id)
         if info is None:
             return
         info.sockets = max(0, info.sockets - 1)
-        if info.sockets == 0:
-            loop = asyncio.get_running_loop()
-            self._logout_timers[agent_id] = loop.call_later(self._grace, self._grace_over, agent_id)
+        if info.sockets > 0:
+            return
+        if info.state == AgentState.READY.value:
+            await self._acd.submit(m.AgentNotReady(agent_id, DISCONNECTED))
+        loop = asyncio.get_running_loop()
+        self._logout_timers[agent_id] = loop.call_later(self._grace, self._grace_over, agent_id)
 
     def _grace_over(self, agent_id: AgentId) -> None:
         self._logout_timers.pop(agent_id, None)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from acd import messages as m
 from acd.errors import AcdError
+from acd.model import AgentState
 from contactcenter.acd_service import AcdService
 from contactcenter.bus import EventBus
 from contactcenter.clock import Clock, utc_day
@@ -214,19 +215,51 @@ class CallService:
             rec.offered_at = now
             self._update(rec.id, offered_at=now)
         await self._event(rec.id, "offered", agent=command.agent_id)
-        queue = self._settings.queue(command.queue_id)
         await self._notifier.to_agent(
-            command.agent_id,
-            "call.offered",
-            {
-                "call": call_json(rec),
-                "customer": customer_json(live.customer),
-                "history": [call_json(c) for c in live.history],
-                "queue": {"id": queue.id, "name": queue.name or queue.id},
-                "offer_timeout_s": queue.offer_timeout_s,
-            },
+            command.agent_id, "call.offered", self._offer_payload(live, command.queue_id)
         )
         await self._bus.publish(CallOffered(rec.id, command.agent_id, command.queue_id, now))
+
+    def _offer_payload(self, live: LiveCall, queue_id: QueueId) -> dict[str, Any]:
+        queue = self._settings.queue(queue_id)
+        return {
+            "call": call_json(live.record),
+            "customer": customer_json(live.customer),
+            "history": [call_json(c) for c in live.history],
+            "queue": {"id": queue.id, "name": queue.name or queue.id},
+            "offer_timeout_s": queue.offer_timeout_s,
+        }
+
+    def _ended_payload(self, rec: CallRecord) -> dict[str, Any]:
+        queue = self._queue_of(rec)
+        return {
+            "call": call_json(rec),
+            "wrapup_s": queue.wrapup_s if queue else 0,
+            "dispositions": list(queue.dispositions) if queue else [],
+            "disposition_required": queue.disposition_required if queue else False,
+        }
+
+    def resume(self, agent_id: AgentId) -> list[tuple[str, dict[str, Any]]]:
+        """What a desktop that (re)connects needs to pick up where it was: the pop of a call
+        ringing for the agent, the call they are on, or the call they are wrapping up."""
+        try:
+            view = self._acd.core.agent_state(agent_id)
+        except AcdError:
+            return []
+        call_id = view.call_id
+        if call_id is None:
+            return []
+        live = self.active.get(call_id)
+        if view.state is AgentState.RINGING and live is not None and live.record.queue_id:
+            return [("call.offered", self._offer_payload(live, live.record.queue_id))]
+        if view.state is AgentState.ON_CALL and live is not None:
+            if live.phase is Phase.CONNECTED:
+                return [("call.answered", {"call": call_json(live.record)})]
+            return []
+        recent = self._recent.get(call_id)
+        if view.state is AgentState.WRAP_UP and recent is not None:
+            return [("call.ended", self._ended_payload(recent))]
+        return []
 
     async def on_offer_withdrawn(self, command: m.WithdrawOffer) -> None:
         await self._notifier.to_agent(
@@ -407,17 +440,7 @@ class CallService:
             if rec.answered_at is not None:
                 self._agents.call_handled(agent_id)
             await self._acd.submit(m.CallFinished(rec.id, agent_id))
-            queue = self._queue_of(rec)
-            await self._notifier.to_agent(
-                agent_id,
-                "call.ended",
-                {
-                    "call": call_json(rec),
-                    "wrapup_s": queue.wrapup_s if queue else 0,
-                    "dispositions": list(queue.dispositions) if queue else [],
-                    "disposition_required": queue.disposition_required if queue else False,
-                },
-            )
+            await self._notifier.to_agent(agent_id, "call.ended", self._ended_payload(rec))
         await self._bus.publish(CallEnded(rec.id, agent_id, rec.queue_id, outcome.value, now))
 
     async def wrap_finished(self, agent_id: AgentId, at: float) -> None:

@@ -166,3 +166,82 @@ async def test_bad_payload_gets_an_error_ack_naming_the_field(system: RunningSys
     changed = await asyncio.wait_for(states.get(), 5)
     assert changed["state"] == "ready"
     await client.disconnect()
+
+
+class _Desktop:
+    """A scripted agent desktop on the real Socket.IO namespace."""
+
+    def __init__(self) -> None:
+        self.client = socketio.AsyncClient()
+        self.events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        for name in ("agent.state", "call.offered", "call.answered", "call.ended"):
+            self.client.on(name, self._recorder(name), namespace="/agent")
+
+    def _recorder(self, name: str) -> Any:
+        async def record(data: dict[str, Any]) -> None:
+            await self.events.put((name, data))
+
+        return record
+
+    async def connect(self, base_url: str, token: str) -> None:
+        await self.client.connect(
+            base_url, namespaces=["/agent"], auth={"token": token}, transports=["websocket"]
+        )
+
+    async def next(self, name: str) -> dict[str, Any]:
+        while True:
+            event, data = await asyncio.wait_for(self.events.get(), 10)
+            if event == name:
+                return data
+
+    async def call(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        ack: dict[str, Any] = await self.client.call(event, payload, namespace="/agent", timeout=10)
+        return ack
+
+
+async def test_a_desktop_that_reconnects_resumes_its_call(system: RunningSystem) -> None:
+    token = await _login(system.base_url, "agent1")
+    first = _Desktop()
+    await first.connect(system.base_url, token)
+    assert (await first.call("agent.ready", {}))["ok"]
+    call = asyncio.create_task(
+        system.pbx.place_call(system.data.known_numbers[0], "100", patience_s=30, talk_s=30)
+    )
+    offered = await first.next("call.offered")
+    call_id = offered["call"]["id"]
+    assert offered["customer"]["phones"] == [system.data.known_numbers[0]]
+    assert (await first.call("call.answer", {"call_id": call_id}))["ok"]
+    await first.next("call.answered")
+
+    await first.client.disconnect()  # the network drops mid-call
+    second = _Desktop()
+    await second.connect(system.base_url, token)
+    state = await second.next("agent.state")
+    assert state["state"] == "on_call" and state["call_id"] == call_id
+    resumed = await second.next("call.answered")
+    assert resumed["call"]["id"] == call_id
+    assert (await second.call("call.hangup", {"call_id": call_id}))["ok"]
+    ended = await second.next("call.ended")
+    assert ended["call"]["outcome"] == "answered"
+    assert (await call).outcome == "answered"
+    await second.client.disconnect()
+
+
+async def test_a_ready_agent_whose_desktop_drops_gets_no_calls(system: RunningSystem) -> None:
+    token = await _login(system.base_url, "agent1")
+    desktop = _Desktop()
+    await desktop.connect(system.base_url, token)
+    assert (await desktop.call("agent.ready", {}))["ok"]
+    await desktop.client.disconnect()
+    agents = system.runtime.agents.agents
+    for _ in range(50):
+        if agents[next(iter(agents))].state == "not_ready":
+            break
+        await asyncio.sleep(0.05)
+    info = next(a for a in agents.values() if a.user.username == "agent1")
+    assert (info.state, info.reason) == ("not_ready", "disconnected")
+
+    again = _Desktop()
+    await again.connect(system.base_url, token)
+    assert (await again.next("agent.state"))["state"] == "ready", "back after the drop: Ready again"
+    await again.client.disconnect()
