@@ -96,6 +96,8 @@ async def test_agent_takes_a_call_and_files_a_disposition(
 
     await page.get_by_test_id("btn-answer").click()
     await expect(page.get_by_test_id("call-panel")).to_be_visible(timeout=10_000)
+    await expect(page.get_by_test_id("btn-answer")).to_be_hidden(timeout=10_000)
+    await expect(page.get_by_test_id("pop-customer-name")).to_have_text(customer.name)
     await page.screenshot(path=str(artifacts / "desktop-in-call.png"))
     await page.get_by_test_id("btn-hangup").click()
 
