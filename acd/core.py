@@ -16,113 +16,78 @@ Semantics the shell can rely on:
   InvalidTransition while ON_CALL (the call's end comes first).
 * AcceptOffer that does not match a live offer raises OfferNotFound.
 * After every input the core dispatches: each waiting, un-offered call in global order
-  (priority descending, then enqueue time, then arrival order) is offered to the longest-idle
-  READY agent who serves its queue (the agent's skills include all of the queue's skills).
-* Timer keys are `offer:{call_id}:{agent_id}` and `wrapup:{agent_id}`. A TimerFired is acted
-  upon only if that timer is still live and `now` is no earlier than its deadline minus
-  TIMER_SLACK_S (so a late-delivered timer of an earlier offer or wrap-up with the same key
-  cannot cut a new one short).
+  (effective priority descending, then enqueue time, then arrival order) is offered to the
+  READY agent its queue's strategy picks among the acceptable ones (skills include all of the
+  queue's skills, levels meet the requirement as widened for the call's wait). Default queues:
+  priority without aging, longest idle agent. A "ring_all" queue offers the call to every
+  acceptable READY agent; the first AcceptOffer wins and the others get WithdrawOffer
+  "answered_elsewhere". See acd/routing.py for bands, aging and strategies.
+* RONA: the agent goes NOT_READY "rona", or LOGGED_OUT "rona_limit" after the queue's
+  `max_consecutive_rona` unanswered offers in a row (an accepted offer resets the count).
+* Timer keys are `offer:{call_id}:{agent_id}`, `wrapup:{agent_id}` and `widen:{call_id}:{step}`.
+  A TimerFired is acted upon only if that timer is still live and `now` is no earlier than its
+  deadline minus TIMER_SLACK_S (so a late-delivered timer of an earlier offer or wrap-up with
+  the same key cannot cut a new one short).
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal, TypeVar, assert_never
+from typing import assert_never
 
 from acd import messages as m
-from acd.errors import InvalidTransition, OfferNotFound, UnknownAgent, UnknownQueue
+from acd.errors import InvalidSkills, InvalidTransition, OfferNotFound, UnknownAgent, UnknownQueue
 from acd.index import LazyHeap
-from acd.model import AgentState, QueueConfig
+from acd.model import DEFAULT_SKILL_LEVEL, MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, AgentState
+from acd.model import QueueConfig as QueueConfig
+from acd.routing import QueuePolicy, band_of, call_key, effective_priority, step_of
+from acd.state import Agent as _Agent
+from acd.state import AgentEntry, AgentView, CallEntry, Timer, some, widen_timer_key
+from acd.state import Call as _Call
+from acd.state import offer_timer_key as offer_timer_key
+from acd.state import wrapup_timer_key as wrapup_timer_key
 from contactcenter.ids import AgentId, CallId, QueueId
+
+__all__ = ["AcdCore", "AgentView", "offer_timer_key", "widen_timer_key", "wrapup_timer_key"]
 
 TIMER_SLACK_S = 1.0
 LOGIN_REASON = "login"
 RONA_REASON = "rona"
+RONA_LIMIT_REASON = "rona_limit"
 WITHDRAWN_RONA = "rona"
 WITHDRAWN_CALLER_LEFT = "caller_left"
 WITHDRAWN_AGENT_LOGOUT = "agent_logout"
+WITHDRAWN_ANSWERED_ELSEWHERE = "answered_elsewhere"
 
-
-def offer_timer_key(call_id: CallId, agent_id: AgentId) -> str:
-    return f"offer:{call_id}:{agent_id}"
-
-
-def wrapup_timer_key(agent_id: AgentId) -> str:
-    return f"wrapup:{agent_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class AgentView:
-    """What the core knows of one agent. `idle_since` is set while READY (routing order)."""
-
-    agent_id: AgentId
-    state: AgentState
-    reason: str | None
-    call_id: CallId | None
-    since: float
-    skills: frozenset[str]
-    idle_since: float | None
-
-
-# Heap entries. Agents: (idle_since, idle_seq, gen, agent). Calls: (-priority, enqueued_at,
-# seq, gen, call). `gen` (unique over the core's life, so a call id enqueued again or an
-# agent logging in again never revives an old entry) ties an entry to one stint of the agent
-# in READY / of the call waiting un-offered; any later change makes older entries stale.
-_AgentEntry = tuple[float, int, int, AgentId]
-_CallEntry = tuple[int, float, int, int, CallId]
-
-
-@dataclass(slots=True, eq=False)
-class _Agent:
-    id: AgentId
-    skills: frozenset[str]
-    queues: tuple[QueueId, ...]
-    state: AgentState
-    reason: str | None
-    call_id: CallId | None
-    since: float
-    call_queue: QueueId | None = None
-    idle_since: float = 0.0
-    idle_seq: int = 0
-    gen: int = 0
-
-
-@dataclass(slots=True, eq=False)
-class _Call:
-    id: CallId
-    queue_id: QueueId
-    priority: int
-    enqueued_at: float
-    seq: int
-    offered_to: AgentId | None = None
-    gen: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Timer:
-    kind: Literal["offer", "wrapup"]
-    at: float
-    agent_id: AgentId
-    call_id: CallId | None = None
+# (queue's best call's global key, queue, call step, agent band)
+_Pick = tuple[tuple[float, float, int], QueueId, int, int]
 
 
 class AcdCore:
-    def __init__(self, queues: Mapping[QueueId, QueueConfig]) -> None:
+    def __init__(
+        self, queues: Mapping[QueueId, QueueConfig], rng: random.Random | None = None
+    ) -> None:
+        """`rng` drives the "weighted_random" strategy (seed it for reproducible runs)."""
         self._queues: dict[QueueId, QueueConfig] = dict(queues)
+        rng = rng if rng is not None else random.Random(0)
+        self._policy = {q: QueuePolicy(cfg, rng) for q, cfg in self._queues.items()}
         self._agents: dict[AgentId, _Agent] = {}
         self._calls: dict[CallId, _Call] = {}  # waiting, offered or not
         self._members: dict[QueueId, dict[CallId, _Call]] = {q: {} for q in self._queues}
         self._accepted: dict[CallId, AgentId] = {}
         self._serving: dict[QueueId, set[AgentId]] = {q: set() for q in self._queues}
-        self._ready: dict[QueueId, LazyHeap[_AgentEntry]] = {
-            q: LazyHeap(self._agent_entry_live) for q in self._queues
+        # READY agents per (queue, level band); waiting un-offered calls per (queue, step).
+        self._ready: dict[QueueId, list[LazyHeap[AgentEntry]]] = {
+            q: [LazyHeap(self._agent_entry_live) for _ in range(len(c.widen) + 1)]
+            for q, c in self._queues.items()
         }
-        self._waiting: dict[QueueId, LazyHeap[_CallEntry]] = {
-            q: LazyHeap(self._call_entry_live) for q in self._queues
+        self._waiting: dict[QueueId, list[LazyHeap[CallEntry]]] = {
+            q: [LazyHeap(self._call_entry_live) for _ in range(len(c.widen) + 1)]
+            for q, c in self._queues.items()
         }
-        self._timers: dict[str, _Timer] = {}
+        self._timers: dict[str, Timer] = {}
         self._dirty: set[QueueId] = set()  # queues that may have a call and a READY agent
         self._seq = itertools.count(1)
 
@@ -140,7 +105,7 @@ class AcdCore:
             case m.AgentNotReady():
                 self._not_ready(msg, now, out)
             case m.EnqueueCall():
-                self._enqueue(msg, now)
+                self._enqueue(msg, now, out)
             case m.RemoveCall():
                 self._remove(msg, now, out)
             case m.AcceptOffer():
@@ -169,7 +134,11 @@ class AcdCore:
     def waiting(self, queue_id: QueueId) -> list[CallId]:
         """Calls in the queue (ringing ones included), in routing order."""
         calls = self._queue_members(queue_id).values()
-        return [c.id for c in sorted(calls, key=lambda c: (-c.priority, c.enqueued_at, c.seq))]
+        q = self._queues[queue_id]
+        return [
+            c.id
+            for c in sorted(calls, key=lambda c: (*call_key(q, c.priority, c.enqueued_at), c.seq))
+        ]
 
     def queue_of(self, call_id: CallId) -> QueueId | None:
         """The queue a call waits in (None once accepted, removed, or never seen)."""
@@ -177,46 +146,70 @@ class AcdCore:
         return call.queue_id if call is not None else None
 
     def offer_of(self, call_id: CallId) -> AgentId | None:
-        """The agent whose desktop rings with this call, if any."""
+        """The agent whose desktop rings with this call, if any (the first, for ring_all)."""
         call = self._calls.get(call_id)
         return call.offered_to if call is not None else None
+
+    def offers_of(self, call_id: CallId) -> tuple[AgentId, ...]:
+        """Every agent whose desktop rings with this call (several only for ring_all)."""
+        call = self._calls.get(call_id)
+        return tuple(call.offers) if call is not None else ()
 
     def agent_of(self, call_id: CallId) -> AgentId | None:
         """The agent who accepted this call and has not finished it yet."""
         return self._accepted.get(call_id)
 
     def agents_serving(self, queue_id: QueueId) -> frozenset[AgentId]:
-        """Logged-in agents (any state) whose skills cover the queue's skills."""
+        """Logged-in agents (any state) whose skills cover the queue's skills (and whose levels
+        are acceptable at some widening step)."""
         if queue_id not in self._serving:
             raise UnknownQueue(queue_id)
         return frozenset(self._serving[queue_id])
 
     def ready_agents(self, queue_id: QueueId) -> list[AgentId]:
-        """READY agents serving the queue, longest idle first."""
+        """READY agents serving the queue, in the queue's order (default: longest idle first)."""
         if queue_id not in self._ready:
             raise UnknownQueue(queue_id)
-        return [e[3] for e in sorted(self._ready[queue_id])]
+        return [e[4] for e in sorted(e for heap in self._ready[queue_id] for e in heap)]
 
     # --- agents --------------------------------------------------------------------------
 
     def _login(self, msg: m.AgentLogin, now: float, out: list[m.Output]) -> None:
+        levels = self._levels(msg)
         agent = self._agents.get(msg.agent_id)
         if agent is not None and agent.state is not AgentState.LOGGED_OUT:
             # Already logged in (a second desktop, a reconnect): only the skills may change.
-            if agent.skills != msg.skills:
+            if agent.skills != msg.skills or agent.levels != levels:
                 self._unserve(agent)
-                agent.skills, agent.queues = msg.skills, self._queues_for(msg.skills)
-                self._serve(agent)
+                self._set_skills(agent, msg.skills, levels)
                 if agent.state is AgentState.READY:
                     agent.gen = next(self._seq)
                     self._index_ready(agent)
             return
         if agent is None:
-            agent = _Agent(msg.agent_id, msg.skills, (), AgentState.LOGGED_OUT, None, None, now)
+            agent = _Agent(
+                msg.agent_id, msg.skills, AgentState.LOGGED_OUT, None, None, now, len(self._agents)
+            )
             self._agents[msg.agent_id] = agent
-        agent.skills, agent.queues = msg.skills, self._queues_for(msg.skills)
-        self._serve(agent)
+        agent.ronas, agent.calls, agent.keys = 0, {}, {}
+        self._set_skills(agent, msg.skills, levels)
         self._set_state(agent, AgentState.NOT_READY, now, out, reason=LOGIN_REASON)
+
+    def _levels(self, msg: m.AgentLogin) -> dict[str, int]:
+        for skill, level in msg.skill_levels.items():
+            if skill not in msg.skills:
+                raise InvalidSkills(f"agent {msg.agent_id}: level for {skill!r}, not a skill")
+            if not MIN_SKILL_LEVEL <= level <= MAX_SKILL_LEVEL:
+                raise InvalidSkills(f"agent {msg.agent_id}: level {level} of {skill!r} not 1-10")
+        return {s: msg.skill_levels.get(s, DEFAULT_SKILL_LEVEL) for s in msg.skills}
+
+    def _set_skills(self, agent: _Agent, skills: frozenset[str], levels: dict[str, int]) -> None:
+        agent.skills, agent.levels, agent.bands = skills, levels, {}
+        for qid, q in self._queues.items():
+            band = band_of(q, levels) if q.skills <= skills else None
+            if band is not None:
+                agent.bands[qid] = band
+                self._serving[qid].add(agent.id)
 
     def _logout(self, msg: m.AgentLogout, now: float, out: list[m.Output]) -> None:
         agent = self._agents.get(msg.agent_id)
@@ -225,9 +218,10 @@ class AcdCore:
         if agent.state is AgentState.ON_CALL:
             raise InvalidTransition(f"agent {agent.id} is on a call; it must end first")
         if agent.state is AgentState.RINGING:
-            call = self._calls[_some(agent.call_id)]
-            self._withdraw(call, WITHDRAWN_AGENT_LOGOUT, out, cancel_timer=True)
-            self._push_call(call)
+            call = self._calls[some(agent.call_id)]
+            self._withdraw(call, agent, WITHDRAWN_AGENT_LOGOUT, out, cancel_timer=True)
+            if not call.offers:
+                self._push_call(call)
         elif agent.state is AgentState.WRAP_UP:
             self._end_wrapup_timer(agent, out)
         self._unserve(agent)
@@ -253,37 +247,49 @@ class AcdCore:
 
     # --- calls ---------------------------------------------------------------------------
 
-    def _enqueue(self, msg: m.EnqueueCall, now: float) -> None:
+    def _enqueue(self, msg: m.EnqueueCall, now: float, out: list[m.Output]) -> None:
         members = self._queue_members(msg.queue_id)
         if msg.call_id in self._calls or msg.call_id in self._accepted:
             raise InvalidTransition(f"call {msg.call_id} is already queued or with an agent")
         at = now if msg.enqueued_at is None else msg.enqueued_at
         call = _Call(msg.call_id, msg.queue_id, msg.priority, at, next(self._seq))
+        call.step = step_of(self._queues[call.queue_id], now - at)
         self._calls[call.id] = call
         members[call.id] = call
         self._push_call(call)
+        self._schedule_widen(call, out)
 
     def _remove(self, msg: m.RemoveCall, now: float, out: list[m.Output]) -> None:
         call = self._calls.pop(msg.call_id, None)
         if call is None:
             return  # never queued, already gone, or accepted (CallFinished frees the agent)
         del self._members[call.queue_id][call.id]
-        if call.offered_to is not None:
-            agent = self._withdraw(call, WITHDRAWN_CALLER_LEFT, out, cancel_timer=True)
+        self._cancel_widen(call, out)
+        for agent_id in tuple(call.offers):
+            agent = self._agents[agent_id]
+            self._withdraw(call, agent, WITHDRAWN_CALLER_LEFT, out, cancel_timer=True)
             # The agent did nothing wrong: back to READY in their old place.
             self._make_ready(agent, now, out, keep_place=True)
 
     def _accept(self, msg: m.AcceptOffer, now: float, out: list[m.Output]) -> None:
         call = self._calls.get(msg.call_id)
-        if call is None or call.offered_to != msg.agent_id:
+        if call is None or msg.agent_id not in call.offers:
             raise OfferNotFound(f"call {msg.call_id} is not offered to agent {msg.agent_id}")
         agent = self._agents[msg.agent_id]
         key = offer_timer_key(call.id, agent.id)
         del self._timers[key]
         out.append(m.CancelTimer(key))
+        call.offers.remove(agent.id)
+        for other_id in tuple(call.offers):  # ring_all: the others stop ringing
+            other = self._agents[other_id]
+            self._withdraw(call, other, WITHDRAWN_ANSWERED_ELSEWHERE, out, cancel_timer=True)
+            self._make_ready(other, now, out, keep_place=True)
         del self._calls[call.id]
         del self._members[call.queue_id][call.id]
+        self._cancel_widen(call, out)
         self._accepted[call.id] = agent.id
+        agent.ronas = 0
+        agent.calls[call.queue_id] = agent.calls.get(call.queue_id, 0) + 1
         self._set_state(agent, AgentState.ON_CALL, now, out, call_id=call.id)
 
     def _finished(self, msg: m.CallFinished, now: float, out: list[m.Output]) -> None:
@@ -291,12 +297,12 @@ class AcdCore:
         if agent is None or agent.state is not AgentState.ON_CALL or agent.call_id != msg.call_id:
             return
         del self._accepted[msg.call_id]
-        wrapup_s = self._queues[_some(agent.call_queue)].wrapup_s
+        wrapup_s = self._queues[some(agent.call_queue)].wrapup_s
         if wrapup_s <= 0:
             self._make_ready(agent, now, out)
             return
         key = wrapup_timer_key(agent.id)
-        self._timers[key] = _Timer("wrapup", now + wrapup_s, agent.id)
+        self._timers[key] = Timer("wrapup", now + wrapup_s, agent.id)
         self._set_state(agent, AgentState.WRAP_UP, now, out, call_id=msg.call_id)
         out.append(m.ScheduleTimer(key, now + wrapup_s))
 
@@ -305,65 +311,116 @@ class AcdCore:
         if timer is None or now + TIMER_SLACK_S < timer.at:
             return
         del self._timers[msg.key]
-        agent = self._agents[timer.agent_id]
+        if timer.kind == "widen":
+            call = self._calls[some(timer.call_id)]
+            call.step = timer.step
+            if not call.offers:
+                self._push_call(call)
+            self._schedule_widen(call, out)
+            return
+        agent = self._agents[some(timer.agent_id)]
         if timer.kind == "wrapup":
             self._make_ready(agent, now, out)
             return
-        call = self._calls[_some(timer.call_id)]
-        self._withdraw(call, WITHDRAWN_RONA, out, cancel_timer=False)
+        call = self._calls[some(timer.call_id)]
+        self._withdraw(call, agent, WITHDRAWN_RONA, out, cancel_timer=False)
         out.append(m.OfferTimedOut(call.id, agent.id, now))
-        self._set_state(agent, AgentState.NOT_READY, now, out, reason=RONA_REASON)
-        self._push_call(call)
+        agent.ronas += 1
+        limit = self._queues[call.queue_id].max_consecutive_rona
+        if limit and agent.ronas >= limit:
+            self._unserve(agent)
+            self._set_state(agent, AgentState.LOGGED_OUT, now, out, reason=RONA_LIMIT_REASON)
+        else:
+            self._set_state(agent, AgentState.NOT_READY, now, out, reason=RONA_REASON)
+        if not call.offers:
+            self._push_call(call)
+
+    def _schedule_widen(self, call: _Call, out: list[m.Output]) -> None:
+        widen = self._queues[call.queue_id].widen
+        if call.step < len(widen):
+            key = widen_timer_key(call.id, call.step + 1)
+            at = call.enqueued_at + widen[call.step].after_s
+            self._timers[key] = Timer("widen", at, call_id=call.id, step=call.step + 1)
+            out.append(m.ScheduleTimer(key, at))
+
+    def _cancel_widen(self, call: _Call, out: list[m.Output]) -> None:
+        key = widen_timer_key(call.id, call.step + 1)
+        if self._timers.pop(key, None) is not None:
+            out.append(m.CancelTimer(key))
 
     # --- routing -------------------------------------------------------------------------
 
     def _dispatch(self, now: float, out: list[m.Output]) -> None:
-        """Offer calls to READY agents until no queue has both. Only queues touched since the
-        last dispatch can have both, so only those are looked at."""
+        """Offer calls to READY agents until no queue has a call and an acceptable agent. Only
+        queues touched since the last dispatch can have both, so only those are looked at."""
         dirty = self._dirty
         while dirty:
-            best: tuple[_CallEntry, QueueId] | None = None
+            best: _Pick | None = None
             for qid in tuple(dirty):
-                head = self._waiting[qid].peek()
-                if head is None or self._ready[qid].peek() is None:
+                pick = self._best_pick(qid, now)
+                if pick is None:
                     dirty.discard(qid)
-                elif best is None or head < best[0]:
-                    best = (head, qid)
+                elif best is None or pick[0] < best[0]:
+                    best = pick
             if best is None:
                 return
-            head, qid = best
-            agent_entry = self._ready[qid].pop()
-            assert agent_entry is not None
-            self._offer(self._calls[head[4]], self._agents[agent_entry[3]], now, out)
+            _, qid, step, band = best
+            call = self._calls[some(self._waiting[qid][step].pop())[4]]
+            policy = self._policy[qid]
+            if policy.queue.strategy == "ring_all":
+                agents = [e for b in range(step + 1) for e in _drain(self._ready[qid][b])]
+                agents.sort()
+            else:
+                agents = [some(self._ready[qid][band].pop())]
+                policy.picked(agents[0][:3])
+            self._offer(call, [self._agents[e[4]] for e in agents], now, out)
 
-    def _offer(self, call: _Call, agent: _Agent, now: float, out: list[m.Output]) -> None:
-        call.offered_to = agent.id
+    def _best_pick(self, qid: QueueId, now: float) -> _Pick | None:
+        """The queue's first call (in its order) that has an acceptable READY agent, and the
+        band of the agent its strategy prefers, or None."""
+        best_agent: tuple[AgentEntry, int] | None = None
+        found: tuple[CallEntry, int, int] | None = None
+        heaps = zip(self._ready[qid], self._waiting[qid], strict=True)
+        for step, (agents, calls) in enumerate(heaps):
+            head = agents.peek()  # bands 0..step are acceptable to a call at this step
+            if head is not None and (best_agent is None or head < best_agent[0]):
+                best_agent = (head, step)
+            call = calls.peek()
+            if call is not None and best_agent is not None and (found is None or call < found[0]):
+                found = (call, step, best_agent[1])
+        if found is None:
+            return None
+        c = self._calls[found[0][4]]
+        prio = effective_priority(self._queues[qid], c.priority, c.enqueued_at, now)
+        return (-prio, c.enqueued_at, c.seq), qid, found[1], found[2]
+
+    def _offer(self, call: _Call, agents: list[_Agent], now: float, out: list[m.Output]) -> None:
+        call.offers = [a.id for a in agents]
         call.gen = next(self._seq)
-        agent.call_queue = call.queue_id
-        key = offer_timer_key(call.id, agent.id)
         at = now + self._queues[call.queue_id].offer_timeout_s
-        self._timers[key] = _Timer("offer", at, agent.id, call.id)
-        out.append(m.OfferCall(call.id, agent.id, call.queue_id))
-        self._set_state(agent, AgentState.RINGING, now, out, call_id=call.id)
-        out.append(m.ScheduleTimer(key, at))
+        for agent in agents:
+            agent.call_queue = call.queue_id
+            key = offer_timer_key(call.id, agent.id)
+            self._timers[key] = Timer("offer", at, agent.id, call.id)
+            out.append(m.OfferCall(call.id, agent.id, call.queue_id))
+            self._set_state(agent, AgentState.RINGING, now, out, call_id=call.id)
+            out.append(m.ScheduleTimer(key, at))
 
     def _withdraw(
-        self, call: _Call, reason: str, out: list[m.Output], *, cancel_timer: bool
-    ) -> _Agent:
-        agent = self._agents[_some(call.offered_to)]
+        self, call: _Call, agent: _Agent, reason: str, out: list[m.Output], *, cancel_timer: bool
+    ) -> None:
         key = offer_timer_key(call.id, agent.id)
         self._timers.pop(key, None)
-        call.offered_to = None
+        call.offers.remove(agent.id)
         out.append(m.WithdrawOffer(call.id, agent.id, reason))
         if cancel_timer:
             out.append(m.CancelTimer(key))
-        return agent
 
     def _push_call(self, call: _Call) -> None:
         """(Re)index a waiting, un-offered call at its place: its original enqueue time."""
         call.gen = next(self._seq)
-        entry = (-call.priority, call.enqueued_at, call.seq, call.gen, call.id)
-        self._waiting[call.queue_id].push(entry)
+        k0, k1 = call_key(self._queues[call.queue_id], call.priority, call.enqueued_at)
+        self._waiting[call.queue_id][call.step].push((k0, k1, call.seq, call.gen, call.id))
         self._dirty.add(call.queue_id)
 
     # --- agent state helpers -------------------------------------------------------------
@@ -373,7 +430,7 @@ class AcdCore:
     ) -> None:
         if not keep_place:
             agent.idle_since, agent.idle_seq = now, next(self._seq)
-        self._set_state(agent, AgentState.READY, now, out)
+        self._set_state(agent, AgentState.READY, now, out, keep_place=keep_place)
 
     def _set_state(
         self,
@@ -384,17 +441,27 @@ class AcdCore:
         *,
         reason: str | None = None,
         call_id: CallId | None = None,
+        keep_place: bool = False,
     ) -> None:
         agent.state, agent.reason, agent.call_id, agent.since = state, reason, call_id, now
         agent.gen = next(self._seq)  # whatever READY entries the agent had are stale now
         if state is AgentState.READY:
-            self._index_ready(agent)
+            self._index_ready(agent, keep_place=keep_place)
         out.append(m.AgentStateChanged(agent.id, state, reason, call_id, now))
 
-    def _index_ready(self, agent: _Agent) -> None:
-        entry = (agent.idle_since, agent.idle_seq, agent.gen, agent.id)
-        for qid in agent.queues:
-            self._ready[qid].push(entry)
+    def _index_ready(self, agent: _Agent, *, keep_place: bool = False) -> None:
+        for qid, band in agent.bands.items():
+            key = agent.keys.get(qid) if keep_place else None
+            if key is None:
+                key = self._policy[qid].key(
+                    idle_since=agent.idle_since,
+                    idle_seq=agent.idle_seq,
+                    position=agent.position,
+                    calls=agent.calls.get(qid, 0),
+                    levels=agent.levels,
+                )
+                agent.keys[qid] = key
+            self._ready[qid][band].push((*key, agent.gen, agent.id))
             self._dirty.add(qid)
 
     def _end_wrapup_timer(self, agent: _Agent, out: list[m.Output]) -> None:
@@ -402,18 +469,11 @@ class AcdCore:
         if self._timers.pop(key, None) is not None:
             out.append(m.CancelTimer(key))
 
-    def _serve(self, agent: _Agent) -> None:
-        for qid in agent.queues:
-            self._serving[qid].add(agent.id)
-
     def _unserve(self, agent: _Agent) -> None:
-        for qid in agent.queues:
+        for qid in agent.bands:
             self._serving[qid].discard(agent.id)
 
     # --- lookups -------------------------------------------------------------------------
-
-    def _queues_for(self, skills: frozenset[str]) -> tuple[QueueId, ...]:
-        return tuple(qid for qid, q in self._queues.items() if q.skills <= skills)
 
     def _agent(self, agent_id: AgentId) -> _Agent:
         agent = self._agents.get(agent_id)
@@ -433,18 +493,17 @@ class AcdCore:
             raise UnknownQueue(queue_id)
         return members
 
-    def _agent_entry_live(self, entry: _AgentEntry) -> bool:
-        agent = self._agents.get(entry[3])
-        return agent is not None and agent.state is AgentState.READY and agent.gen == entry[2]
+    def _agent_entry_live(self, entry: AgentEntry) -> bool:
+        agent = self._agents.get(entry[4])
+        return agent is not None and agent.state is AgentState.READY and agent.gen == entry[3]
 
-    def _call_entry_live(self, entry: _CallEntry) -> bool:
+    def _call_entry_live(self, entry: CallEntry) -> bool:
         call = self._calls.get(entry[4])
-        return call is not None and call.offered_to is None and call.gen == entry[3]
+        return call is not None and not call.offers and call.gen == entry[3]
 
 
-T = TypeVar("T")
-
-
-def _some(value: T | None) -> T:
-    assert value is not None
-    return value
+def _drain(heap: LazyHeap[AgentEntry]) -> list[AgentEntry]:
+    entries = []
+    while (entry := heap.pop()) is not None:
+        entries.append(entry)
+    return entries

@@ -27,3 +27,7 @@ class OfferNotFound(AcdError):
 class InvalidTransition(AcdError):
     """The request does not fit the agent's or the call's current state (for example a Ready
     from a logged-out agent, a logout while on a call, or a call enqueued twice)."""
+
+
+class InvalidSkills(AcdError):
+    """A login whose skill levels are out of range (1-10) or name a skill the agent lacks."""

@@ -8,7 +8,8 @@ Inputs are requests and facts (imperative or past tense); outputs are commands f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from acd.model import AgentState
 from contactcenter.ids import AgentId, CallId, QueueId
@@ -18,8 +19,13 @@ from contactcenter.ids import AgentId, CallId, QueueId
 
 @dataclass(frozen=True, slots=True)
 class AgentLogin:
+    """`skill_levels` says how well (1-10) the agent masters some of `skills`; a skill without
+    a level counts as DEFAULT_SKILL_LEVEL (5). Levels matter only to queues that require
+    levels or pick the most skilled agent."""
+
     agent_id: AgentId
     skills: frozenset[str]
+    skill_levels: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
