@@ -16,7 +16,7 @@ import socketio
 from aiohttp import web
 
 from acd.core import AcdCore
-from acd.model import QueueConfig
+from acd.model import QueueConfig, WidenStep
 from agent_desktop import assets
 from agent_desktop.namespaces import (
     WALLBOARD_NS,
@@ -87,6 +87,11 @@ def queue_configs(settings: Settings) -> dict[QueueId, QueueConfig]:
             wrapup_s=q.wrapup_s,
             offer_timeout_s=q.offer_timeout_s,
             sl_threshold_s=q.sl_threshold_s,
+            skill_levels=dict(q.skill_levels),
+            widen=tuple(WidenStep(after, drop) for after, drop in q.widen),
+            priority_aging_per_s=q.priority_aging_per_s,
+            strategy=q.strategy,
+            max_consecutive_rona=q.max_consecutive_rona,
         )
         for q in settings.queues
     }

@@ -14,8 +14,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from acd.model import MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, Strategy
 from contactcenter.errors import ConfigError
 
 ENV_PREFIX = "CC_"
@@ -67,6 +77,42 @@ class QueueSettings(_Section):
     short_abandon_s: NonNegative = 5.0
     dispositions: tuple[str, ...] = ("resolved", "follow-up", "escalated", "wrong number")
     disposition_required: bool = False
+    # Routing (acd/model.py QueueConfig says what each does; the defaults route as before).
+    # Required minimum level per skill, e.g. skill_levels = { es = 7 }.
+    skill_levels: dict[str, Annotated[int, Field(ge=MIN_SKILL_LEVEL, le=MAX_SKILL_LEVEL)]] = Field(
+        default_factory=dict
+    )
+    # Widening steps [after_s, level_drop], e.g. widen = [[30, 2], [60, 10]].
+    widen: tuple[tuple[NonNegative, Annotated[int, Field(ge=0)]], ...] = ()
+    priority_aging_per_s: NonNegative = 0.0
+    strategy: Strategy = "longest_idle"
+    max_consecutive_rona: Annotated[int, Field(ge=0)] = 0
+    # Where a call goes after waiting overflow_after_s (checked here; not executed yet).
+    overflow_queue: str | None = None
+    overflow_after_s: NonNegative | None = None
+
+    @field_validator("skill_levels")
+    @classmethod
+    def _levels_of_known_skills(cls, value: dict[str, int], info: ValidationInfo) -> dict[str, int]:
+        skills = info.data.get("skills", ())
+        unknown = sorted(set(value) - set(skills))
+        if unknown:
+            raise ValueError(f"skills {unknown} are not among the queue's skills {list(skills)}")
+        return value
+
+    @field_validator("widen")
+    @classmethod
+    def _widen_in_order(cls, value: tuple[tuple[float, int], ...]) -> tuple[tuple[float, int], ...]:
+        afters = [after for after, _ in value]
+        if afters != sorted(set(afters)):
+            raise ValueError("widening steps must have strictly increasing times")
+        return value
+
+    @model_validator(mode="after")
+    def _overflow_complete(self) -> QueueSettings:
+        if (self.overflow_queue is None) != (self.overflow_after_s is None):
+            raise ValueError("overflow_queue and overflow_after_s go together")
+        return self
 
 
 class WallboardSettings(_Section):
@@ -112,6 +158,37 @@ class Settings(BaseModel):
         if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return upper
+
+    @field_validator("queues")
+    @classmethod
+    def _overflow_targets(cls, queues: tuple[QueueSettings, ...]) -> tuple[QueueSettings, ...]:
+        """Overflow targets exist and never lead back to where they started."""
+        index = {q.id: i for i, q in enumerate(queues)}
+
+        def refuse(i: int, kind: str, message: str) -> ValidationError:
+            error = PydanticCustomError(kind, message)
+            target = queues[i].overflow_queue
+            details = InitErrorDetails(type=error, loc=(i, "overflow_queue"), input=target)
+            return ValidationError.from_exception_data("queues", [details])
+
+        for i, q in enumerate(queues):
+            if q.overflow_queue is not None and q.overflow_queue not in index:
+                known = ", ".join(index)
+                raise refuse(
+                    i,
+                    "unknown_queue",
+                    f"queue {q.overflow_queue!r} does not exist (queues: {known})",
+                )
+        for i, q in enumerate(queues):
+            path, node = [q.id], q.overflow_queue
+            while node is not None:
+                path.append(node)
+                if node == q.id:
+                    raise refuse(i, "overflow_cycle", "overflow cycle: " + " -> ".join(path))
+                if len(path) > len(queues) + 1:
+                    break  # a cycle further on: reported from a queue inside it
+                node = queues[index[node]].overflow_queue
+        return queues
 
     @model_validator(mode="after")
     def _queues_consistent(self) -> Settings:
