@@ -43,9 +43,11 @@ from contactcenter.ports import LiveState
 from contactcenter.settings import Settings
 from contactcenter.telephony.agi import FastAgiServer
 from contactcenter.telephony.ami import AmiClient
-from contactcenter.telephony.ami_events import AmiEventTranslator
+from contactcenter.telephony.ami_events import AMI_EVENT_FILTER, AmiEventTranslator
 from contactcenter.telephony.call_control import AmiCallControl
 from contactcenter.telephony.channels import ChannelRegistry
+from contactcenter.wallboard import Wallboard
+from contactcenter.telephony.resync import AmiResync
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +174,12 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             translator.handle(message)
 
     if settings.ami.enabled:
+
+        async def on_ami_connect() -> None:
+            # After every (re)login: report what an AMI outage hid (see telephony/resync.py).
+            if ami is not None and translator is not None:
+                await AmiResync(ami, registry, translator, clock)()
+
         ami = AmiClient(
             settings.ami.host,
             settings.ami.port,
@@ -179,6 +187,8 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             settings.ami.secret,
             on_event=on_ami_event,
             ping_interval_s=settings.ami.ping_interval_s,
+            on_connect=on_ami_connect,
+            event_filter=AMI_EVENT_FILTER,
         )
     control = AmiCallControl(ami, registry) if ami is not None else _NoPbx()
     calls = CallService(

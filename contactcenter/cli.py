@@ -1,4 +1,4 @@
-"""The `contactcenter` command: serve, demo, db upgrade, user add."""
+"""The `contactcenter` command: serve, demo, db upgrade, user add, asterisk import."""
 
 from __future__ import annotations
 
@@ -38,6 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     up = db_sub.add_parser("upgrade", help="apply the migrations")
     up.add_argument("--config", help="settings file (TOML)")
 
+    asterisk = sub.add_parser("asterisk", help="migrate from an existing Asterisk")
+    asterisk_sub = asterisk.add_subparsers(dest="asterisk_command", required=True)
+    imp = asterisk_sub.add_parser(
+        "import", help="turn an app_queue queues.conf into [[queues]] settings and agents"
+    )
+    imp.add_argument("queues_conf", help="path of queues.conf")
+    imp.add_argument("--out", help="write the settings TOML here (default: print it)")
+    imp.add_argument("--agents-out", help="also write the agents as [[agents]] TOML here")
+
     user = sub.add_parser("user", help="manage users")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     add = user_sub.add_parser("add", help="add a user (asks for the password)")
@@ -54,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "asterisk":
+        return _asterisk_import(args)
     try:
         settings = load_settings(getattr(args, "config", None))
     except ConfigError as exc:
@@ -90,6 +101,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ContactCenterError as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _asterisk_import(args: argparse.Namespace) -> int:
+    """`asterisk import queues.conf`: needs no settings, database or server."""
+    from pathlib import Path
+
+    from contactcenter.asterisk_import import agents_toml, parse_queues_conf, settings_toml
+
+    try:
+        imported = parse_queues_conf(args.queues_conf)
+        settings_text = settings_toml(imported)
+        if args.out:
+            Path(args.out).write_text(settings_text, encoding="utf-8")
+        else:
+            sys.stdout.write(settings_text)
+        if args.agents_out:
+            Path(args.agents_out).write_text(agents_toml(imported), encoding="utf-8")
+    except ContactCenterError as exc:
+        print(f"contactcenter: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as exc:
+        print(f"contactcenter: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(
+        f"imported {len(imported.queues)} queue(s) and {len(imported.agents)} agent(s) "
+        f"from {args.queues_conf}",
+        file=sys.stderr,
+    )
     return 0
 
 

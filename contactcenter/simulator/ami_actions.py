@@ -7,7 +7,9 @@ VarSet event), as in the recordings. Action names and keys are case-insensitive.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from contactcenter.simulator import frames
@@ -17,7 +19,7 @@ from contactcenter.telephony.ami_protocol import AmiMessage
 if TYPE_CHECKING:
     from contactcenter.simulator.ami_server import AmiClientSession
 
-__all__ = ["AmiBackend", "dispatch", "reply"]
+__all__ = ["AmiBackend", "EventFilter", "dispatch", "reply"]
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +166,55 @@ def _events(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now:
     client.send(reply(msg, "Success", ("Events", "On" if client.events_on else "Off")))
 
 
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """One `Filter` action's rule: a regex over the event text (`Filter: Event: Hangup`, `!`
+    excludes) or an exact event name (`MatchCriteria: action(exclude),name(Newexten)`)."""
+
+    include: bool
+    pattern: re.Pattern[str] | None = None
+    name: str | None = None
+
+    def matches(self, event_name: str, text: str) -> bool:
+        if self.name is not None:
+            return event_name.lower() == self.name.lower()
+        return self.pattern is not None and self.pattern.search(text) is not None
+
+
+BAD_FILTER = "Filter did not compile.  Check the syntax of the filter given."
+_CRITERION = re.compile(r"(\w+)\(([^)]*)\)")
+
+
+def _filter(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    """`Filter` with `Operation: Add`: a regex `Filter` (`!` excludes) or `MatchCriteria`
+    (`action(include|exclude),name(Event)`), kept per session as Asterisk 20 does."""
+    operation = (msg.get("Operation") or "Add").strip().lower()
+    if operation != "add":
+        client.send(_error(msg, f"Unknown operation '{msg.get('Operation')}'"))
+        return
+    criteria = msg.get("MatchCriteria")
+    if criteria:
+        parts = dict((k.lower(), v) for k, v in _CRITERION.findall(criteria))
+        name = parts.get("name")
+        if not name:
+            client.send(_error(msg, BAD_FILTER))
+            return
+        rule = EventFilter(include=parts.get("action", "include").lower() != "exclude", name=name)
+    else:
+        expression = msg.get("Filter") or ""
+        include = not expression.startswith("!")
+        try:
+            pattern = re.compile(expression if include else expression[1:])
+        except re.error:
+            client.send(_error(msg, BAD_FILTER))
+            return
+        rule = EventFilter(include=include, pattern=pattern)
+    client.filters.append(rule)
+    client.send(reply(msg, "Success", ("Message", "Success")))
+
+
 ACTIONS: dict[str, Handler] = {
+    "filter": _filter,
     "ping": _ping,
     "setvar": _setvar,
     "getvar": _getvar,

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from contactcenter.clock import Clock
 from contactcenter.simulator import frames
-from contactcenter.simulator.ami_actions import AmiBackend, dispatch, reply
+from contactcenter.simulator.ami_actions import AmiBackend, EventFilter, dispatch, reply
 from contactcenter.telephony.ami_protocol import AmiMessage, AmiParser, encode_message
 
 __all__ = ["GREETING", "AmiClientSession", "AmiServer"]
@@ -37,6 +37,15 @@ class AmiClientSession:
         self.username = ""
         self.challenge: str | None = None
         self.closing = False
+        self.filters: list[EventFilter] = []
+
+    def wants(self, event_name: str, text: str) -> bool:
+        """Asterisk's rule: with include filters, an event must match one; it must match no
+        exclude filter."""
+        includes = [f for f in self.filters if f.include]
+        if includes and not any(f.matches(event_name, text) for f in includes):
+            return False
+        return not any(f.matches(event_name, text) for f in self.filters if not f.include)
 
     def send(self, fields: Iterable[tuple[str, str]]) -> None:
         if self.closing or self.writer.is_closing():
@@ -64,6 +73,7 @@ class AmiServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._started_at = clock.now()
         self._rng = random.Random()
+        self._refuse_until: float | None = None
         self.port = 0
 
     @property
@@ -97,14 +107,32 @@ class AmiServer:
             client.writer.transport.abort()
         self._clients.clear()
 
+    def refuse_connections(self, for_s: float) -> None:
+        """Fault injection: for `for_s` seconds (on the PBX clock), close every new AMI
+        connection at once, before the greeting, as a restarting Asterisk would."""
+        self._refuse_until = self._clock.now() + for_s
+
+    def accept_connections(self) -> None:
+        self._refuse_until = None
+
     def broadcast(self, fields: list[tuple[str, str]]) -> None:
-        """Send one event to every logged-in client with events on."""
+        """Send one event to every logged-in client with events on (and its filters passing)."""
         data = encode_message(fields)
+        event_name = fields[0][1] if fields and fields[0][0] == "Event" else ""
+        text: str | None = None
         for client in list(self._clients):
             if client.logged_in and client.events_on and not client.writer.is_closing():
+                if client.filters:
+                    text = data.decode("latin-1") if text is None else text
+                    if not client.wants(event_name, text):
+                        continue
                 client.writer.write(data)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._refuse_until is not None and self._clock.now() < self._refuse_until:
+            logger.info("simulated AMI: refusing a connection (fault injection)")
+            writer.transport.abort()
+            return
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)

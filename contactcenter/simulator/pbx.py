@@ -106,8 +106,11 @@ class SimulatedPbx:
             await asyncio.wait(set(self._calls))
         await self.ami.close()
 
-    def kill_ami_connections(self) -> None:
-        """Drop all AMI client sockets abruptly (fault injection); the calls go on."""
+    def kill_ami_connections(self, refuse_for_s: float = 0.0) -> None:
+        """Drop all AMI client sockets abruptly (fault injection); the calls go on. With
+        `refuse_for_s`, new AMI connections are also refused for that long (an outage)."""
+        if refuse_for_s > 0:
+            self.ami.refuse_connections(refuse_for_s)
         self.ami.kill_connections()
 
     def add_listener(self, listener: Callable[[Fields], None]) -> None:

@@ -17,7 +17,7 @@ import contextlib
 import itertools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from contactcenter.errors import AmiUnavailable
@@ -46,6 +46,11 @@ class AmiClient:
     `on_event` receives every event not consumed by a list action, in wire order, including
     events carrying an ActionID (OriginateResponse, UserEvent); an exception in it is logged and
     isolated. `on_connect` (optional) is awaited after every successful login, for resync.
+
+    `event_filter` (event names) limits the events Asterisk sends: after every login, and before
+    `on_connect`, one `Filter` action (`Operation: Add`, `Filter: Event: <name>`) per name. The
+    filter is a regex include, so `Hangup` also lets `HangupRequest` through. A refused Filter
+    (the AMI user lacks the `system` write class) is logged once per login and all events flow.
     """
 
     def __init__(
@@ -63,11 +68,13 @@ class AmiClient:
         backoff_max_s: float = 30.0,
         connect_timeout_s: float = 10.0,
         on_connect: Callable[[], Awaitable[None]] | None = None,
+        event_filter: Sequence[str] = (),
     ) -> None:
         self.host, self.port, self.username = host, port, username
         self._secret = secret
         self.on_event = on_event
         self.on_connect = on_connect
+        self.event_filter = tuple(event_filter)
         self.event_mask = event_mask
         self.ping_interval_s = ping_interval_s
         self.reconnect = reconnect
@@ -85,6 +92,7 @@ class AmiClient:
         self._closing = False
         self._runner: asyncio.Task[None] | None = None
         self._pinger: asyncio.Task[None] | None = None
+        self._login_task: asyncio.Task[None] | None = None
 
     @property
     def connected(self) -> bool:
@@ -124,11 +132,11 @@ class AmiClient:
             with contextlib.suppress(AmiError, AmiUnavailable):
                 await self.action("Logoff", timeout_s=2.0)
         self._drop("the AMI client was closed")
-        for task in (self._runner, self._pinger):
+        for task in (self._runner, self._pinger, self._login_task):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
                 await asyncio.wait([task])
-        self._runner = self._pinger = None
+        self._runner = self._pinger = self._login_task = None
 
     async def _connect(self) -> None:
         """Open the socket, read the greeting, log in. Leaves the client connected or raises."""
@@ -176,16 +184,48 @@ class AmiClient:
     async def _after_login(self) -> None:
         if self.ping_interval_s > 0:
             self._pinger = asyncio.create_task(self._ping_loop())
+        if self.event_filter:
+            await self._send_filters()
         if self.on_connect is not None:
             try:
                 await self.on_connect()
             except Exception:
                 logger.exception("AMI on_connect callback failed")
 
+    async def _send_filters(self) -> None:
+        """Ask Asterisk for `event_filter`'s events only (filters belong to the session, so
+        this runs after every login). All Filter actions go out at once, then are awaited."""
+        replies = await asyncio.gather(
+            *(
+                self.action("Filter", [("Operation", "Add"), ("Filter", f"Event: {name}")])
+                for name in self.event_filter
+            ),
+            return_exceptions=True,
+        )
+        failed = [r for r in replies if isinstance(r, BaseException)]
+        for exc in failed:
+            if not isinstance(exc, Exception):
+                raise exc
+        if failed:
+            logger.warning(
+                "AMI event filter not set (%d of %d Filter actions failed: %s); every event "
+                "will be received. Give the AMI user the 'system' write class, or set "
+                "eventfilter lines in manager.conf",
+                len(failed),
+                len(replies),
+                failed[0],
+            )
+        else:
+            logger.info("AMI event filter set: %s", ", ".join(self.event_filter))
+
     async def _run(self, *, connected: bool) -> None:
         while not self._closing:
-            if not connected and not await self._reconnect_with_backoff():
-                return
+            if not connected:
+                if not await self._reconnect_with_backoff():
+                    return
+                # The filters and on_connect send actions: their responses need the read loop,
+                # so they run beside it, not before it.
+                self._login_task = asyncio.create_task(self._after_login())
             await self._read_loop()
             connected = False
             self._drop("the AMI connection was lost")
@@ -207,7 +247,6 @@ class AmiClient:
             except AmiUnavailable as exc:
                 logger.warning("%s; retrying in %.1fs", exc, min(delay * 2, self.backoff_max_s))
             else:
-                await self._after_login()
                 return True
             delay = min(delay * 2, self.backoff_max_s)
         return False

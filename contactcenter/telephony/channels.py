@@ -60,6 +60,10 @@ class ChannelRegistry:
         self._by_channel[channel] = call_id
         self._by_call[call_id] = replace(ref, channel=channel)
 
+    def refs(self) -> list[ChannelRef]:
+        """A snapshot of every registered caller (for a resync after an AMI outage)."""
+        return list(self._by_call.values())
+
     def get(self, call_id: CallId) -> ChannelRef | None:
         return self._by_call.get(call_id)
 
