@@ -42,6 +42,13 @@ class _Default:
 
 _DEFAULT: Final = _Default()
 _WRITE_HIGH_WATER = 64 * 1024
+# A `520-` usage block from Asterisk is a few dozen lines. A peer that never ends one would
+# otherwise grow it without bound (EXEC waits with no timeout).
+MAX_BLOCK_LINES = 1000
+
+
+class _OutOfStep(Exception):
+    """The peer broke the protocol so that the session cannot go on."""
 
 
 class AgiSession:
@@ -95,7 +102,15 @@ class AgiSession:
                     break
                 if not raw:
                     break
-                self._on_line(decode_line(raw))
+                try:
+                    self._on_line(decode_line(raw))
+                except _OutOfStep as exc:
+                    logger.warning(
+                        "FastAGI %s from %s call_id=%s uniqueid=%s; closing",
+                        exc, self.peer, self.call_id, self.env.uniqueid,
+                    )  # fmt: skip
+                    self._writer.close()
+                    break
         finally:
             self._eof = True
             self.hungup.set()
@@ -108,6 +123,9 @@ class AgiSession:
             if line[:3] == block[0][:3] and line[3:4] == " ":
                 self._block = None
                 self._resolve("\n".join(block))
+            elif len(block) > MAX_BLOCK_LINES:
+                self._block = None
+                raise _OutOfStep(f"reply block over {MAX_BLOCK_LINES} lines")
             return
         if line == "HANGUP":
             if not self.hungup.is_set():

@@ -353,3 +353,36 @@ async def test_ami_garbage_inside_a_frame_and_between_frames(ami: AmiHarness) ->
     assert (await ami.next_event()).items_list() == [("Event", "A"), ("Channel", "X")]
     assert (await ami.next_event()).items_list() == GOOD_EVENT
     assert (await asyncio.wait_for(ami.client.action("Ping"), WAIT_S))["Ping"] == "Pong"
+
+
+async def test_fastagi_endless_reply_block_closes_that_session(
+    agi: AgiHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A `520-` block that never ends must not grow without bound (there is no timeout on EXEC,
+    and before one fires a peer can send gigabytes): past a cap the session is closed, logged."""
+    caplog.set_level(logging.INFO, logger="contactcenter.telephony")
+    failures: list[Exception] = []
+
+    async def route(session: AgiSession) -> None:
+        try:
+            await session.exec("Playback", "welcome")
+        except Exception as exc:
+            failures.append(exc)
+
+    agi.routes["inbound"] = route
+    reader, writer = await agi.connect()
+    try:
+        await send(writer, env_with("block.1"))
+        assert await read_line(reader) == b"EXEC Playback welcome\n"
+        await send(writer, b"520-Invalid command syntax.  Proper usage follows:\n")
+        closed = asyncio.ensure_future(expect_eof(reader))
+        for _ in range(200):  # up to 100k more lines, until the server hangs up
+            if closed.done():
+                break
+            await send(writer, b"usage line that never ends the block\n" * 500)
+        assert await closed == b""
+    finally:
+        await close(writer)
+    assert [type(exc).__name__ for exc in failures] == ["AgiConnectionClosed"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("reply block over" in line for line in warnings), warnings
