@@ -24,7 +24,10 @@ Semantics the shell can rely on:
   "answered_elsewhere". See acd/routing.py for bands, aging and strategies.
 * RONA: the agent goes NOT_READY "rona", or LOGGED_OUT "rona_limit" after the queue's
   `max_consecutive_rona` unanswered offers in a row (an accepted offer resets the count).
-* Timer keys are `offer:{call_id}:{agent_id}`, `wrapup:{agent_id}` and `widen:{call_id}:{step}`.
+* Overflow: a call that waited its queue's `overflow_after_s` there (ringing or not: a ringing
+  offer is withdrawn, reason "overflow") moves to the queue's `overflow_queue` (CallOverflowed).
+* Timer keys are `offer:{call_id}:{agent_id}`, `wrapup:{agent_id}`, `widen:{call_id}:{step}`
+  and `overflow:{call_id}`.
   A TimerFired is acted upon only if that timer is still live and `now` is no earlier than its
   deadline minus TIMER_SLACK_S (so a late-delivered timer of an earlier offer or wrap-up with
   the same key cannot cut a new one short).
@@ -38,13 +41,22 @@ from collections.abc import Mapping
 from typing import assert_never
 
 from acd import messages as m
-from acd.errors import InvalidSkills, InvalidTransition, OfferNotFound, UnknownAgent, UnknownQueue
+from acd.errors import InvalidSkills, InvalidTransition, OfferNotFound, UnknownQueue
 from acd.index import LazyHeap
 from acd.model import DEFAULT_SKILL_LEVEL, MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, AgentState
 from acd.model import QueueConfig as QueueConfig
+from acd.queries import AcdQueries
 from acd.routing import QueuePolicy, band_of, call_key, effective_priority, step_of
 from acd.state import Agent as _Agent
-from acd.state import AgentEntry, AgentView, CallEntry, Timer, some, widen_timer_key
+from acd.state import (
+    AgentEntry,
+    AgentView,
+    CallEntry,
+    Timer,
+    overflow_timer_key,
+    some,
+    widen_timer_key,
+)
 from acd.state import Call as _Call
 from acd.state import offer_timer_key as offer_timer_key
 from acd.state import wrapup_timer_key as wrapup_timer_key
@@ -60,17 +72,21 @@ WITHDRAWN_RONA = "rona"
 WITHDRAWN_CALLER_LEFT = "caller_left"
 WITHDRAWN_AGENT_LOGOUT = "agent_logout"
 WITHDRAWN_ANSWERED_ELSEWHERE = "answered_elsewhere"
+WITHDRAWN_OVERFLOW = "overflow"
 
 # (queue's best call's global key, queue, call step, agent band)
 _Pick = tuple[tuple[float, float, int], QueueId, int, int]
 
 
-class AcdCore:
+class AcdCore(AcdQueries):
     def __init__(
         self, queues: Mapping[QueueId, QueueConfig], rng: random.Random | None = None
     ) -> None:
         """`rng` drives the "weighted_random" strategy (seed it for reproducible runs)."""
         self._queues: dict[QueueId, QueueConfig] = dict(queues)
+        for q in self._queues.values():
+            if q.overflow_queue is not None and q.overflow_queue not in self._queues:
+                raise UnknownQueue(f"queue {q.id} overflows to unknown queue {q.overflow_queue}")
         rng = rng if rng is not None else random.Random(0)
         self._policy = {q: QueuePolicy(cfg, rng) for q, cfg in self._queues.items()}
         self._agents: dict[AgentId, _Agent] = {}
@@ -118,59 +134,6 @@ class AcdCore:
                 assert_never(msg)
         self._dispatch(now, out)
         return out
-
-    # --- read-only queries ---------------------------------------------------------------
-
-    @property
-    def queues(self) -> Mapping[QueueId, QueueConfig]:
-        return self._queues
-
-    def agent_state(self, agent_id: AgentId) -> AgentView:
-        """Raises UnknownAgent for an agent that never logged in."""
-        a = self._agent(agent_id)
-        idle = a.idle_since if a.state is AgentState.READY else None
-        return AgentView(a.id, a.state, a.reason, a.call_id, a.since, a.skills, idle)
-
-    def waiting(self, queue_id: QueueId) -> list[CallId]:
-        """Calls in the queue (ringing ones included), in routing order."""
-        calls = self._queue_members(queue_id).values()
-        q = self._queues[queue_id]
-        return [
-            c.id
-            for c in sorted(calls, key=lambda c: (*call_key(q, c.priority, c.enqueued_at), c.seq))
-        ]
-
-    def queue_of(self, call_id: CallId) -> QueueId | None:
-        """The queue a call waits in (None once accepted, removed, or never seen)."""
-        call = self._calls.get(call_id)
-        return call.queue_id if call is not None else None
-
-    def offer_of(self, call_id: CallId) -> AgentId | None:
-        """The agent whose desktop rings with this call, if any (the first, for ring_all)."""
-        call = self._calls.get(call_id)
-        return call.offered_to if call is not None else None
-
-    def offers_of(self, call_id: CallId) -> tuple[AgentId, ...]:
-        """Every agent whose desktop rings with this call (several only for ring_all)."""
-        call = self._calls.get(call_id)
-        return tuple(call.offers) if call is not None else ()
-
-    def agent_of(self, call_id: CallId) -> AgentId | None:
-        """The agent who accepted this call and has not finished it yet."""
-        return self._accepted.get(call_id)
-
-    def agents_serving(self, queue_id: QueueId) -> frozenset[AgentId]:
-        """Logged-in agents (any state) whose skills cover the queue's skills (and whose levels
-        are acceptable at some widening step)."""
-        if queue_id not in self._serving:
-            raise UnknownQueue(queue_id)
-        return frozenset(self._serving[queue_id])
-
-    def ready_agents(self, queue_id: QueueId) -> list[AgentId]:
-        """READY agents serving the queue, in the queue's order (default: longest idle first)."""
-        if queue_id not in self._ready:
-            raise UnknownQueue(queue_id)
-        return [e[4] for e in sorted(e for heap in self._ready[queue_id] for e in heap)]
 
     # --- agents --------------------------------------------------------------------------
 
@@ -253,18 +216,19 @@ class AcdCore:
             raise InvalidTransition(f"call {msg.call_id} is already queued or with an agent")
         at = now if msg.enqueued_at is None else msg.enqueued_at
         call = _Call(msg.call_id, msg.queue_id, msg.priority, at, next(self._seq))
-        call.step = step_of(self._queues[call.queue_id], now - at)
+        call.entered_at, call.step = at, step_of(self._queues[call.queue_id], now - at)
         self._calls[call.id] = call
         members[call.id] = call
         self._push_call(call)
         self._schedule_widen(call, out)
+        self._schedule_overflow(call, out)
 
     def _remove(self, msg: m.RemoveCall, now: float, out: list[m.Output]) -> None:
         call = self._calls.pop(msg.call_id, None)
         if call is None:
             return  # never queued, already gone, or accepted (CallFinished frees the agent)
         del self._members[call.queue_id][call.id]
-        self._cancel_widen(call, out)
+        self._cancel_call_timers(call, out)
         for agent_id in tuple(call.offers):
             agent = self._agents[agent_id]
             self._withdraw(call, agent, WITHDRAWN_CALLER_LEFT, out, cancel_timer=True)
@@ -286,7 +250,7 @@ class AcdCore:
             self._make_ready(other, now, out, keep_place=True)
         del self._calls[call.id]
         del self._members[call.queue_id][call.id]
-        self._cancel_widen(call, out)
+        self._cancel_call_timers(call, out)
         self._accepted[call.id] = agent.id
         agent.ronas = 0
         agent.calls[call.queue_id] = agent.calls.get(call.queue_id, 0) + 1
@@ -318,6 +282,9 @@ class AcdCore:
                 self._push_call(call)
             self._schedule_widen(call, out)
             return
+        if timer.kind == "overflow":
+            self._overflow(self._calls[some(timer.call_id)], now, out)
+            return
         agent = self._agents[some(timer.agent_id)]
         if timer.kind == "wrapup":
             self._make_ready(agent, now, out)
@@ -339,14 +306,36 @@ class AcdCore:
         widen = self._queues[call.queue_id].widen
         if call.step < len(widen):
             key = widen_timer_key(call.id, call.step + 1)
-            at = call.enqueued_at + widen[call.step].after_s
+            at = call.entered_at + widen[call.step].after_s
             self._timers[key] = Timer("widen", at, call_id=call.id, step=call.step + 1)
             out.append(m.ScheduleTimer(key, at))
 
-    def _cancel_widen(self, call: _Call, out: list[m.Output]) -> None:
-        key = widen_timer_key(call.id, call.step + 1)
-        if self._timers.pop(key, None) is not None:
-            out.append(m.CancelTimer(key))
+    def _schedule_overflow(self, call: _Call, out: list[m.Output]) -> None:
+        q = self._queues[call.queue_id]
+        if q.overflow_after_s is not None:
+            key, at = overflow_timer_key(call.id), call.entered_at + q.overflow_after_s
+            self._timers[key] = Timer("overflow", at, call_id=call.id)
+            out.append(m.ScheduleTimer(key, at))
+
+    def _cancel_call_timers(self, call: _Call, out: list[m.Output]) -> None:
+        for key in (widen_timer_key(call.id, call.step + 1), overflow_timer_key(call.id)):
+            if self._timers.pop(key, None) is not None:
+                out.append(m.CancelTimer(key))
+
+    def _overflow(self, call: _Call, now: float, out: list[m.Output]) -> None:
+        for agent_id in tuple(call.offers):
+            agent = self._agents[agent_id]
+            self._withdraw(call, agent, WITHDRAWN_OVERFLOW, out, cancel_timer=True)
+            self._make_ready(agent, now, out, keep_place=True)
+        self._cancel_call_timers(call, out)
+        old, new = call.queue_id, some(self._queues[call.queue_id].overflow_queue)
+        del self._members[old][call.id]
+        call.queue_id, call.entered_at, call.step = new, now, 0
+        self._members[new][call.id] = call
+        out.append(m.CallOverflowed(call.id, old, new, now))
+        self._push_call(call)
+        self._schedule_widen(call, out)
+        self._schedule_overflow(call, out)
 
     # --- routing -------------------------------------------------------------------------
 
@@ -475,23 +464,11 @@ class AcdCore:
 
     # --- lookups -------------------------------------------------------------------------
 
-    def _agent(self, agent_id: AgentId) -> _Agent:
-        agent = self._agents.get(agent_id)
-        if agent is None:
-            raise UnknownAgent(agent_id)
-        return agent
-
     def _logged_in(self, agent_id: AgentId) -> _Agent:
         agent = self._agent(agent_id)
         if agent.state is AgentState.LOGGED_OUT:
             raise InvalidTransition(f"agent {agent_id} is logged out")
         return agent
-
-    def _queue_members(self, queue_id: QueueId) -> dict[CallId, _Call]:
-        members = self._members.get(queue_id)
-        if members is None:
-            raise UnknownQueue(queue_id)
-        return members
 
     def _agent_entry_live(self, entry: AgentEntry) -> bool:
         agent = self._agents.get(entry[4])

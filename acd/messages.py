@@ -2,8 +2,9 @@
 
 Inputs are requests and facts (imperative or past tense); outputs are commands for the shell
 (`OfferCall`, `WithdrawOffer`, `ScheduleTimer`, `CancelTimer`) and events (`AgentStateChanged`,
-`OfferTimedOut`). Timers are data: the core asks for `ScheduleTimer(key, at)` and later receives
-`TimerFired(key)`; it re-checks its state when one fires, so a stale timer is harmless.
+`OfferTimedOut`, `CallOverflowed`). Timers are data: the core asks for `ScheduleTimer(key, at)`
+and later receives `TimerFired(key)`; it re-checks its state when one fires, so a stale timer
+is harmless.
 """
 
 from __future__ import annotations
@@ -148,4 +149,23 @@ class OfferTimedOut:
     at: float
 
 
-Output = OfferCall | WithdrawOffer | ScheduleTimer | CancelTimer | AgentStateChanged | OfferTimedOut
+@dataclass(frozen=True, slots=True)
+class CallOverflowed:
+    """The call waited its queue's `overflow_after_s` and now waits in `to_queue` (any ringing
+    offer was withdrawn first, reason "overflow")."""
+
+    call_id: CallId
+    from_queue: QueueId
+    to_queue: QueueId
+    at: float
+
+
+Output = (
+    OfferCall
+    | WithdrawOffer
+    | ScheduleTimer
+    | CancelTimer
+    | AgentStateChanged
+    | OfferTimedOut
+    | CallOverflowed
+)

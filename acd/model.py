@@ -50,6 +50,9 @@ class QueueConfig:
     * `priority_aging_per_s`: w in effective priority = priority + w * seconds waited.
     * `strategy`: how to choose among the acceptable READY agents.
     * `max_consecutive_rona`: that many RONAs in a row log the agent out (0: never).
+    * `overflow_queue` / `overflow_after_s`: a call still waiting (or ringing) that long after
+      it entered this queue moves to the other queue (its enqueue time, hence its place and
+      aging, go with it; widening and the next overflow count from its entry there).
     """
 
     id: QueueId
@@ -63,12 +66,18 @@ class QueueConfig:
     priority_aging_per_s: float = 0.0
     strategy: Strategy = "longest_idle"
     max_consecutive_rona: int = 0
+    overflow_queue: QueueId | None = None
+    overflow_after_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"queue {self.id}: unknown strategy {self.strategy!r}")
         if self.priority_aging_per_s < 0 or self.max_consecutive_rona < 0:
             raise ValueError(f"queue {self.id}: aging and RONA limit must not be negative")
+        if (self.overflow_queue is None) != (self.overflow_after_s is None):
+            raise ValueError(f"queue {self.id}: overflow_queue and overflow_after_s go together")
+        if self.overflow_after_s is not None and self.overflow_after_s < 0:
+            raise ValueError(f"queue {self.id}: overflow_after_s must not be negative")
         afters = [w.after_s for w in self.widen]
         if any(a < 0 for a in afters) or afters != sorted(set(afters)):
             raise ValueError(f"queue {self.id}: widen steps need increasing, non-negative times")

@@ -59,6 +59,7 @@ class Call:
     enqueued_at: float
     seq: int
     offers: list[AgentId] = field(default_factory=list)  # ringing agents (several: ring_all)
+    entered_at: float = 0.0  # entered its current queue (widening and overflow count from it)
     step: int = 0  # widening step reached
     gen: int = 0
 
@@ -69,7 +70,7 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Timer:
-    kind: Literal["offer", "wrapup", "widen"]
+    kind: Literal["offer", "wrapup", "widen", "overflow"]
     at: float
     agent_id: AgentId | None = None
     call_id: CallId | None = None
@@ -86,6 +87,10 @@ def wrapup_timer_key(agent_id: AgentId) -> str:
 
 def widen_timer_key(call_id: CallId, step: int) -> str:
     return f"widen:{call_id}:{step}"
+
+
+def overflow_timer_key(call_id: CallId) -> str:
+    return f"overflow:{call_id}"
 
 
 T = TypeVar("T")
