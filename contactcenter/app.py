@@ -94,6 +94,8 @@ def queue_configs(settings: Settings) -> dict[QueueId, QueueConfig]:
             priority_aging_per_s=q.priority_aging_per_s,
             strategy=q.strategy,
             max_consecutive_rona=q.max_consecutive_rona,
+            overflow_queue=QueueId(q.overflow_queue) if q.overflow_queue else None,
+            overflow_after_s=q.overflow_after_s,
         )
         for q in settings.queues
     }

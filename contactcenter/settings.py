@@ -87,7 +87,7 @@ class QueueSettings(_Section):
     priority_aging_per_s: NonNegative = 0.0
     strategy: Strategy = "longest_idle"
     max_consecutive_rona: Annotated[int, Field(ge=0)] = 0
-    # Where a call goes after waiting overflow_after_s (checked here; not executed yet).
+    # Where a call still waiting overflow_after_s after entering this queue goes next.
     overflow_queue: str | None = None
     overflow_after_s: NonNegative | None = None
 

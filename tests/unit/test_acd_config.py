@@ -54,6 +54,7 @@ def test_routing_settings_reach_the_acd_queue_config(tmp_path: Path) -> None:
         "most_skilled",
         3,
     )
+    assert (sales.overflow_queue, sales.overflow_after_s) == ("general", 120)
 
 
 def test_a_queue_without_routing_settings_routes_as_before(tmp_path: Path) -> None:
