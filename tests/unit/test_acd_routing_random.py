@@ -1,9 +1,10 @@
-"""Long random runs over queues that use every strategy, skill levels, widening, priority aging
-and RONA limits. A model built only from the core's outputs is checked after every step against
-rules written here from scratch (not with the core's own helpers): offers go only to READY
-agents whose skills and levels are acceptable for the call's wait, no READY agent idles while a
-call they are acceptable for waits un-offered, ring_all offers end together, timers match the
-state, and the RONA limit logs out exactly on the limit."""
+"""Long random runs over queues that use every strategy, skill levels, widening, priority aging,
+RONA limits and overflow. A model built only from the core's outputs is checked after every
+step against rules written here from scratch (not with the core's own helpers): offers go only
+to READY agents whose skills and levels are acceptable for the call's wait, no READY agent idles
+while a call they are acceptable for waits un-offered, ring_all offers end together, overflow
+happens on time to the configured queue, timers match the state, and the RONA limit logs out
+exactly on the limit."""
 
 from __future__ import annotations
 
@@ -37,7 +38,15 @@ QUEUES = {
             widen=(WidenStep(10, 2), WidenStep(30, 5)),
             max_consecutive_rona=2,
         ),
-        _q("lc", "", wrapup_s=0, strategy="least_calls", priority_aging_per_s=0.1),
+        _q(
+            "lc",
+            "",
+            wrapup_s=0,
+            strategy="least_calls",
+            priority_aging_per_s=0.1,
+            overflow_queue=QueueId("ra"),
+            overflow_after_s=25,
+        ),
         _q("rr", "y", wrapup_s=3, strategy="round_robin"),
         _q(
             "ms",
@@ -47,7 +56,15 @@ QUEUES = {
             skill_levels={"x": 4, "y": 7},
             widen=(WidenStep(20, 3),),
         ),
-        _q("wr", "x", wrapup_s=2, strategy="weighted_random", priority_aging_per_s=0.5),
+        _q(
+            "wr",
+            "x",
+            wrapup_s=2,
+            strategy="weighted_random",
+            priority_aging_per_s=0.5,
+            overflow_queue=QueueId("li"),
+            overflow_after_s=40,
+        ),
         _q(
             "ra",
             "y",
@@ -110,6 +127,15 @@ class Run:
                 self.offers[out.call_id].remove(out.agent_id)
                 if not self.offers[out.call_id]:
                     del self.offers[out.call_id]
+            elif isinstance(out, m.CallOverflowed):
+                assert out.call_id not in self.offers
+                source = QUEUES[out.from_queue]
+                assert source.overflow_queue == out.to_queue
+                assert source.overflow_after_s is not None
+                entered = self.queued[out.call_id]
+                assert entered == (out.from_queue, out.at - source.overflow_after_s)
+                self.queued[out.call_id] = (out.to_queue, out.at)
+                self.seen["overflow"] += 1
             elif isinstance(out, m.OfferTimedOut):
                 self.ronas[out.agent_id] = self.ronas.get(out.agent_id, 0) + 1
                 self.last_rona_queue[out.agent_id] = self.queued[out.call_id][0]
@@ -217,6 +243,9 @@ class Run:
             elif kind == "offer":
                 offered, _, ringing = rest.partition(":")
                 assert AgentId(ringing) in self.offers[CallId(offered)]
+            elif kind == "overflow":
+                in_queue, _ = self.queued[CallId(rest)]
+                assert QUEUES[in_queue].overflow_queue is not None
             else:
                 waiting, _, step = rest.partition(":")
                 in_queue, _ = self.queued[CallId(waiting)]
@@ -247,5 +276,5 @@ def test_random_runs_over_every_strategy_keep_the_rules(seed: int) -> None:
     for _ in range(3000):
         rnd.choices(steps, weights)[0][1]()
         run.check()
-    for what in ("offer after widening", "ring_all second offer", "rona", "rona_limit"):
+    for what in ("overflow", "offer after widening", "ring_all second offer", "rona", "rona_limit"):
         assert run.seen[what] > 0, (what, run.seen)  # the run exercised it
