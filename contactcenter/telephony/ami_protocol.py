@@ -13,6 +13,9 @@ from collections.abc import Iterable, Iterator, Mapping
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_LINE = 64 * 1024
+# Bigger than any real message (a long `Command` output is a few hundred KiB); a frame that never
+# ends must not grow in memory without bound.
+DEFAULT_MAX_FRAME = 8 * 1024 * 1024
 
 
 def _decode(raw: bytes) -> str:
@@ -128,11 +131,17 @@ class AmiParser:
     """Incremental AMI parser: feed it any bytes, get the complete messages back.
 
     Never raises. Lines without a colon (other than the greeting) and lines longer than
-    `max_line` are skipped, counted in `.skipped` and logged.
+    `max_line` are skipped, counted in `.skipped` and logged. A message whose lines add up to
+    more than `max_frame` bytes is dropped whole (up to its empty line), counted and logged once.
     """
 
-    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+    def __init__(
+        self, max_line: int = DEFAULT_MAX_LINE, max_frame: int = DEFAULT_MAX_FRAME
+    ) -> None:
         self.max_line = max_line
+        self.max_frame = max_frame
+        self._frame_bytes = 0
+        self._dropping_frame = False
         self.greeting: str | None = None
         self.skipped = 0
         self._buffer = b""
@@ -153,12 +162,12 @@ class AmiParser:
                 self._discarding = False
                 continue
             if len(raw) > self.max_line:
-                self._skip("oversized line (%d bytes)", len(raw))
+                self._skip("an oversized line (%d bytes)", len(raw))
                 continue
             self._line(raw[:-1] if raw.endswith(b"\r") else raw, out)
         if len(rest) > self.max_line:
             if not self._discarding:
-                self._skip("oversized line (more than %d bytes)", self.max_line)
+                self._skip("an oversized line (more than %d bytes)", self.max_line)
                 self._discarding = True
             rest = b""
         self._buffer = rest
@@ -166,13 +175,22 @@ class AmiParser:
 
     def _skip(self, what: str, arg: object) -> None:
         self.skipped += 1
-        logger.warning("AMI parser skipped an " + what, arg)
+        logger.warning("AMI parser skipped " + what, arg)
 
     def _line(self, raw: bytes, out: list[AmiMessage]) -> None:
         if not raw:
             if self._fields:
                 out.append(AmiMessage(self._fields))
                 self._fields = []
+            self._frame_bytes = 0
+            self._dropping_frame = False
+            return
+        self._frame_bytes += len(raw)
+        if self._frame_bytes > self.max_frame:
+            if not self._dropping_frame:
+                self._dropping_frame = True
+                self._fields = []
+                self._skip("a frame over %d bytes (dropped up to its end)", self.max_frame)
             return
         line = _decode(raw)
         first, self._first_line = self._first_line, False

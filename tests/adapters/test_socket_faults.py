@@ -20,6 +20,9 @@ import pytest
 
 from contactcenter.telephony.agi import AgiSession, FastAgiServer
 from contactcenter.telephony.ami import AmiClient
+from contactcenter.telephony.ami_protocol import (
+    DEFAULT_MAX_FRAME as MAX_FRAME,
+)
 from contactcenter.telephony.ami_protocol import AmiMessage, AmiParser, encode_message
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "asterisk"
@@ -386,3 +389,18 @@ async def test_fastagi_endless_reply_block_closes_that_session(
     assert [type(exc).__name__ for exc in failures] == ["AgiConnectionClosed"]
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert any("reply block over" in line for line in warnings), warnings
+
+
+async def test_ami_frame_without_end_is_bounded_and_skipped(
+    ami: AmiHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A frame whose lines go on and on (no empty line) is dropped past MAX_FRAME bytes instead
+    of growing in memory; the frames after it are parsed."""
+    caplog.set_level(logging.INFO, logger="contactcenter.telephony")
+    line = b"Output: " + b"o" * 1000 + b"\r\n"
+    ami.fake.inject(b"Event: Endless\r\n" + line * (MAX_FRAME // 1000 + 100) + b"\r\n")
+    ami.fake.inject(encode_message(GOOD_EVENT))
+    assert (await ami.next_event()).items_list() == GOOD_EVENT
+    assert (await asyncio.wait_for(ami.client.action("Ping"), WAIT_S))["Ping"] == "Pong"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("frame over" in line for line in warnings), warnings
