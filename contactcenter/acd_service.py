@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from acd import messages as m
 from acd.core import AcdCore
@@ -36,7 +37,16 @@ class AcdService:
 
     async def submit(self, message: m.Input) -> list[m.Output]:
         """Feed one input to the core and carry out what it decides. Core errors propagate."""
+        return await self.decide(message)
+
+    def decide(self, message: m.Input) -> Coroutine[Any, Any, list[m.Output]]:
+        """Run the core NOW, synchronously (its errors raise here, before any await), and
+        return the execution of its decisions, which the caller must await. Lets a caller
+        change its own state in the same step as the core's decision."""
         outputs: list[m.Output] = self.core.handle(message, self._clock.now())
+        return self._carry_out(outputs)
+
+    async def _carry_out(self, outputs: list[m.Output]) -> list[m.Output]:
         await self._execute(outputs)
         return outputs
 

@@ -46,8 +46,8 @@ from contactcenter.telephony.ami import AmiClient
 from contactcenter.telephony.ami_events import AMI_EVENT_FILTER, AmiEventTranslator
 from contactcenter.telephony.call_control import AmiCallControl
 from contactcenter.telephony.channels import ChannelRegistry
-from contactcenter.wallboard import Wallboard
 from contactcenter.telephony.resync import AmiResync
+from contactcenter.wallboard import Wallboard
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class Runtime:
     ami: AmiClient | None
     sio: socketio.AsyncServer
     writer: HistoryWriter
+    wallboard: Wallboard
 
 
 # How long a stopping server waits for requests in flight (API requests are short; an open
@@ -152,7 +153,8 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await asyncio.get_running_loop().run_in_executor(None, assets.ensure_built)
     await upgrade(settings.database_url)
     db = Database(settings.database_url, clock=clock)
-    live = open_live_state(settings.redis_url)
+    await db.warm()
+    live = open_live_state(settings.redis_url, settings.redis_prefix)
     bus = EventBus()
     acd = AcdService(AcdCore(queue_configs(settings)), clock)
     notifier = SocketNotifier(sio)
@@ -223,8 +225,6 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     async def push_wallboard(snapshot: dict[str, Any]) -> None:
         await sio.emit("wallboard.snapshot", snapshot, room=WALLBOARD_ROOM, namespace=WALLBOARD_NS)
 
-    from contactcenter.wallboard import Wallboard
-
     wallboard = Wallboard(settings, clock, live, push_wallboard)
     for event_type in (
         ev.CallQueued,
@@ -257,7 +257,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await ami.start()
     wallboard.start()
     app[RUNTIME] = Runtime(
-        settings, clock, db, live, bus, acd, calls, agents, agi, ami, sio, writer
+        settings, clock, db, live, bus, acd, calls, agents, agi, ami, sio, writer, wallboard
     )
     logger.info(
         "contactcenter up: http %s:%s, FastAGI %s:%s, AMI %s",

@@ -170,16 +170,20 @@ class CallService:
         await self._bus.publish(CallQueued(rec.id, queue_id, rec.customer_id, rec.priority, now))
         await self._acd.submit(m.EnqueueCall(rec.id, queue_id, rec.priority))
 
-    async def caller_left(self, call_id: CallId, cause: str | None = None) -> None:
-        """The FastAGI session lost a caller that we had not sent anywhere: an abandon."""
+    async def caller_left(
+        self, call_id: CallId, cause: str | None = None, at: float | None = None
+    ) -> None:
+        """The caller hung up before reaching an agent (`at`: when that was noticed)."""
         live = self.active.get(call_id)
         if live is None or live.phase in (Phase.CONNECTING, Phase.CONNECTED, Phase.ENDED):
             return
-        now = self._clock.now()
+        now = self._clock.now() if at is None else at
         rec = live.record
         if live.phase is Phase.IVR or rec.queued_at is None or rec.queue_id is None:
             await self._finish(live, Outcome.IVR_ABANDONED, now, cause)
             return
+        # Ended from this step on: the AMI Hangup that follows finds the call over.
+        live.phase = Phase.ENDED
         wait = now - rec.queued_at
         queue = self._settings.queue(rec.queue_id)
         outcome = Outcome.SHORT_ABANDONED if wait < queue.short_abandon_s else Outcome.ABANDONED
@@ -195,7 +199,9 @@ class CallService:
         if live is None or live.phase is Phase.ENDED:
             return
         rec = live.record
-        if live.phase is Phase.QUEUED and rec.queue_id is not None:
+        queued = live.phase is Phase.QUEUED
+        live.phase = Phase.ENDED
+        if queued and rec.queue_id is not None:
             await self._live.remove_waiting(rec.queue_id, call_id)
             await self._acd.submit(m.RemoveCall(call_id))
         await self._finish(live, Outcome.FAILED, self._clock.now(), reason)
@@ -283,17 +289,22 @@ class CallService:
         endpoint = self._agents.endpoint_of(agent_id)
         if not endpoint:
             raise InvalidRequest("your user has no phone endpoint configured", "endpoint")
-        if not await self._live.claim_agent(agent_id, call_id):
-            raise InvalidRequest("you already have a call", "call_id")
-        try:
-            await self._acd.submit(m.AcceptOffer(call_id, agent_id))
-        except AcdError as exc:
-            await self._live.release_agent(agent_id, call_id)
-            raise NotFound(f"this call is not offered to you: {exc}") from exc
         rec = live.record
+        # The ACD decides synchronously (before the first await), and the call is taken for
+        # this agent in the same step: a caller who hangs up from now on is handled on the
+        # connecting path, never half here and half there.
+        try:
+            accepted = self._acd.decide(m.AcceptOffer(call_id, agent_id))
+        except AcdError as exc:
+            raise NotFound(f"this call is not offered to you: {exc}") from exc
         live.phase = Phase.CONNECTING
         rec.agent_id = agent_id
         self._last_call_of_agent[agent_id] = call_id
+        await accepted
+        if not await self._live.claim_agent(agent_id, call_id):
+            # Another server process gave this agent a call meanwhile.
+            await self._requeue(live, agent_id)
+            raise InvalidRequest("you already have a call", "call_id")
         if rec.queue_id is not None:
             await self._live.remove_waiting(rec.queue_id, call_id)
         self._update(call_id, agent_id=agent_id)
@@ -305,26 +316,35 @@ class CallService:
             )
         except TelephonyError as exc:
             logger.warning("connect failed call_id=%s agent_id=%s: %s", call_id, agent_id, exc)
-            if live.phase is Phase.CONNECTING and self.active.get(call_id) is live:
-                await self._requeue_after_failed_connect(live, agent_id)
+            await self._requeue(live, agent_id)
             raise
         live.released.set()
 
-    async def _requeue_after_failed_connect(self, live: LiveCall, agent_id: AgentId) -> None:
+    async def _requeue(self, live: LiveCall, agent_id: AgentId) -> None:
+        """The caller could not be connected: the agent is free again (no wrap-up, no call
+        took place) and the call goes back to its old place in the queue."""
         rec = live.record
+        if live.phase is not Phase.CONNECTING or self.active.get(rec.id) is not live:
+            return  # the call ended meanwhile; its end freed the agent
         live.phase = Phase.QUEUED
         rec.agent_id = None
+        await self._acd.submit(m.CallFinished(rec.id, agent_id))
+        await self._acd.submit(m.AgentReady(agent_id))
         await self._live.release_agent(agent_id, rec.id)
         self._update(rec.id, agent_id=None)
-        await self._acd.submit(m.CallFinished(rec.id, agent_id))
-        await self._acd.submit(m.AgentReady(agent_id))  # no call took place: no wrap-up
-        if rec.queue_id is not None and rec.queued_at is not None:
+        if rec.queue_id is None or rec.queued_at is None:
+            return
+        if self.active.get(rec.id) is live and live.phase is Phase.QUEUED:
             await self._live.put_waiting(
                 WaitingCall(rec.id, rec.queue_id, rec.queued_at, rec.priority, rec.caller_number)
             )
+        if self.active.get(rec.id) is live and live.phase is Phase.QUEUED:
             await self._acd.submit(
                 m.EnqueueCall(rec.id, rec.queue_id, rec.priority, enqueued_at=rec.queued_at)
             )
+        else:
+            # The caller hung up while we put them back: take the entry out again.
+            await self._live.remove_waiting(rec.queue_id, rec.id)
 
     async def hangup(self, agent_id: AgentId, call_id: CallId) -> None:
         live = self._own_call(agent_id, call_id)
@@ -408,9 +428,9 @@ class CallService:
         elif live.phase is Phase.CONNECTING:
             # The caller left while the agent's phone rang: still an abandon from the queue.
             live.phase = Phase.QUEUED
-            await self.caller_left(event.call_id, event.cause)
+            await self.caller_left(event.call_id, event.cause, event.at)
         else:
-            await self.caller_left(event.call_id, event.cause)
+            await self.caller_left(event.call_id, event.cause, event.at)
 
     # --- end of a call --------------------------------------------------------------------
 

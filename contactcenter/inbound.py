@@ -7,7 +7,7 @@ import logging
 
 from contactcenter.call_service import CallService, LiveCall, Phase
 from contactcenter.clock import Clock
-from contactcenter.ids import QueueId, new_call_id
+from contactcenter.ids import CallId, QueueId, new_call_id
 from contactcenter.ivr_driver import run_flow
 from contactcenter.records import CallRecord, Direction
 from contactcenter.settings import Settings
@@ -64,7 +64,7 @@ class InboundHandler:
             await self._hold(session, live)
         except (AgiChannelDead, AgiConnectionClosed) as exc:
             logger.info("caller gone call_id=%s: %s", call_id, exc)
-            await self._calls.caller_left(call_id, "caller hung up")
+            await self._caller_gone(session, call_id)
         except Exception:
             logger.exception("inbound handler failed call_id=%s; caller sent to fallback", call_id)
             await self._calls.fail(call_id, "internal error")
@@ -78,9 +78,15 @@ class InboundHandler:
             if result == -1:
                 break
         if live.phase is Phase.QUEUED:
-            await self._calls.caller_left(call_id, "caller hung up")
+            await self._caller_gone(session, call_id)
         else:
             logger.debug("caller leaves AGI call_id=%s phase=%s", call_id, live.phase)
+
+    async def _caller_gone(self, session: AgiSession, call_id: CallId) -> None:
+        """Close the socket first (Asterisk holds a dead channel until we do), then record."""
+        at = self._clock.now()
+        await session.close()
+        await self._calls.caller_left(call_id, "caller hung up", at)
 
     async def _send_to_fallback(self, session: AgiSession, call_id: str) -> None:
         try:

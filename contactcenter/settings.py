@@ -124,6 +124,8 @@ class Settings(BaseModel):
 
     database_url: str = "sqlite:///contactcenter.db"
     redis_url: str | None = None
+    # Prefix of every live-state key in Redis (several sites can share one Redis).
+    redis_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "cc:"
     log_level: str = "INFO"
     http: HttpSettings = HttpSettings()
     agi: AgiSettings = AgiSettings()

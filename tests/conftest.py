@@ -15,6 +15,11 @@ from pathlib import Path
 from typing import NoReturn
 
 import asyncpg  # type: ignore[import-untyped]
+
+# Imported up front on purpose: CPython 3.11.7 can fail to compile a module imported late in a
+# session ("SystemError: AST constructor recursion depth mismatch") after asyncpg and redis
+# runs; hypothesis's pytest plugin otherwise imports it only at the terminal summary.
+import hypothesis  # noqa: F401
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError

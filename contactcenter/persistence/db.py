@@ -11,6 +11,7 @@ already name the async driver are used as they are.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,9 @@ def async_url(database_url: str | URL) -> URL:
     return url.set(drivername=driver)
 
 
+POSTGRES_POOL_SIZE = 20
+
+
 def _is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
@@ -93,6 +97,10 @@ def create_engine(database_url: str | URL, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # Calls arrive in bursts: keep enough connections open that a burst does not pay for new
+    # ones (overflow connections are closed after each use).
+    kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
+    kwargs.setdefault("max_overflow", 10)
     return _create_async_engine(url, **kwargs)
 
 
@@ -187,6 +195,16 @@ class Database:
             logger.warning("database ping failed: %s", exc)
             return False
         return True
+
+    async def warm(self, connections: int = 10) -> None:
+        """Open connections ahead of the first calls (PostgreSQL), so the first burst of
+        arrivals does not wait for connection set-up."""
+        if self.backend != "postgresql":
+            return
+        async with contextlib.AsyncExitStack() as stack:
+            for _ in range(min(connections, POSTGRES_POOL_SIZE)):
+                conn = await stack.enter_async_context(self.engine.connect())
+                await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         await self.engine.dispose()
