@@ -216,11 +216,14 @@ class AcdCore(AcdQueries):
             raise InvalidTransition(f"call {msg.call_id} is already queued or with an agent")
         at = now if msg.enqueued_at is None else msg.enqueued_at
         call = _Call(msg.call_id, msg.queue_id, msg.priority, at, next(self._seq))
-        call.entered_at, call.step = at, step_of(self._queues[call.queue_id], now - at)
+        call.entered_at = at
         self._calls[call.id] = call
         members[call.id] = call
+        q = self._queues[call.queue_id]
+        if q.widen:
+            call.step = step_of(q, now - at)
+            self._schedule_widen(call, out)
         self._push_call(call)
-        self._schedule_widen(call, out)
         self._schedule_overflow(call, out)
 
     def _remove(self, msg: m.RemoveCall, now: float, out: list[m.Output]) -> None:
@@ -318,6 +321,9 @@ class AcdCore(AcdQueries):
             out.append(m.ScheduleTimer(key, at))
 
     def _cancel_call_timers(self, call: _Call, out: list[m.Output]) -> None:
+        q = self._queues[call.queue_id]
+        if not q.widen and q.overflow_after_s is None:
+            return
         for key in (widen_timer_key(call.id, call.step + 1), overflow_timer_key(call.id)):
             if self._timers.pop(key, None) is not None:
                 out.append(m.CancelTimer(key))
@@ -355,32 +361,44 @@ class AcdCore(AcdQueries):
                 return
             _, qid, step, band = best
             call = self._calls[some(self._waiting[qid][step].pop())[4]]
-            policy = self._policy[qid]
-            if policy.queue.strategy == "ring_all":
+            strategy = self._queues[qid].strategy
+            if strategy == "ring_all":
                 agents = [e for b in range(step + 1) for e in _drain(self._ready[qid][b])]
                 agents.sort()
-            else:
-                agents = [some(self._ready[qid][band].pop())]
-                policy.picked(agents[0][:3])
-            self._offer(call, [self._agents[e[4]] for e in agents], now, out)
+                self._offer(call, [self._agents[e[4]] for e in agents], now, out)
+                continue
+            entry = some(self._ready[qid][band].pop())
+            if strategy in ("round_robin", "weighted_random"):
+                self._policy[qid].picked(entry[:3])
+            self._offer(call, [self._agents[entry[4]]], now, out)
 
     def _best_pick(self, qid: QueueId, now: float) -> _Pick | None:
         """The queue's first call (in its order) that has an acceptable READY agent, and the
         band of the agent its strategy prefers, or None."""
-        best_agent: tuple[AgentEntry, int] | None = None
+        ready, waiting = self._ready[qid], self._waiting[qid]
         found: tuple[CallEntry, int, int] | None = None
-        heaps = zip(self._ready[qid], self._waiting[qid], strict=True)
-        for step, (agents, calls) in enumerate(heaps):
-            head = agents.peek()  # bands 0..step are acceptable to a call at this step
-            if head is not None and (best_agent is None or head < best_agent[0]):
-                best_agent = (head, step)
-            call = calls.peek()
-            if call is not None and best_agent is not None and (found is None or call < found[0]):
-                found = (call, step, best_agent[1])
+        if len(ready) == 1:  # no widening: the common case, kept short
+            if ready[0].peek() is not None and (head := waiting[0].peek()) is not None:
+                found = (head, 0, 0)
+        else:
+            best_agent: tuple[AgentEntry, int] | None = None
+            for step, (agents, calls) in enumerate(zip(ready, waiting, strict=True)):
+                top = agents.peek()  # bands 0..step are acceptable to a call at this step
+                if top is not None and (best_agent is None or top < best_agent[0]):
+                    best_agent = (top, step)
+                call = calls.peek()
+                if call is None or best_agent is None:
+                    continue
+                if found is None or call < found[0]:
+                    found = (call, step, best_agent[1])
         if found is None:
             return None
-        c = self._calls[found[0][4]]
-        prio = effective_priority(self._queues[qid], c.priority, c.enqueued_at, now)
+        entry = found[0]
+        q = self._queues[qid]
+        if q.priority_aging_per_s <= 0:  # the entry starts with (-priority, enqueued_at, seq)
+            return (entry[0], entry[1], entry[2]), qid, found[1], found[2]
+        c = self._calls[entry[4]]
+        prio = effective_priority(q, c.priority, c.enqueued_at, now)
         return (-prio, c.enqueued_at, c.seq), qid, found[1], found[2]
 
     def _offer(self, call: _Call, agents: list[_Agent], now: float, out: list[m.Output]) -> None:
@@ -441,6 +459,8 @@ class AcdCore(AcdQueries):
     def _index_ready(self, agent: _Agent, *, keep_place: bool = False) -> None:
         for qid, band in agent.bands.items():
             key = agent.keys.get(qid) if keep_place else None
+            if key is None and self._queues[qid].strategy == "longest_idle":
+                key = (agent.idle_since, 0.0, agent.idle_seq)
             if key is None:
                 key = self._policy[qid].key(
                     idle_since=agent.idle_since,
