@@ -57,6 +57,8 @@ TIER_PRIORITY = {
     ValueTier.PLATINUM: 3,
 }
 HISTORY_IN_POP = 10
+# The Not Ready reason of an agent whose accepted call could not be connected.
+CONNECT_FAILED = "connect_failed"
 
 
 class Phase(StrEnum):
@@ -321,7 +323,7 @@ class CallService:
         live.released.set()
 
     async def _requeue(self, live: LiveCall, agent_id: AgentId) -> None:
-        """The caller could not be connected: the agent is free again (no wrap-up, no call
+        """The caller could not be connected: the agent goes Not Ready (no wrap-up, no call
         took place) and the call goes back to its old place in the queue."""
         rec = live.record
         if live.phase is not Phase.CONNECTING or self.active.get(rec.id) is not live:
@@ -329,7 +331,9 @@ class CallService:
         live.phase = Phase.QUEUED
         rec.agent_id = None
         await self._acd.submit(m.CallFinished(rec.id, agent_id))
-        await self._acd.submit(m.AgentReady(agent_id))
+        # Not Ready, not Ready: offering the agent the same call again while the PBX refuses
+        # would loop. The desktop shows why; the agent goes Ready when it makes sense.
+        await self._acd.submit(m.AgentNotReady(agent_id, CONNECT_FAILED))
         await self._live.release_agent(agent_id, rec.id)
         self._update(rec.id, agent_id=None)
         if rec.queue_id is None or rec.queued_at is None:

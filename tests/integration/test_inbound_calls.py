@@ -84,6 +84,17 @@ async def _wallboard(base_url: str) -> _Board:
     return board
 
 
+COUNTS = ("offered", "answered", "abandoned", "short_abandoned", "waiting", "service_level")
+
+
+def _same_counts(pushed: dict[str, Any], server: dict[str, Any]) -> bool:
+    """The call figures agree (agents' states may still be moving between the two views)."""
+    if not pushed:
+        return False
+    mine, theirs = pushed["queues"][0], server["queues"][0]
+    return all(mine[key] == theirs[key] for key in COUNTS)
+
+
 async def _settle(condition: Callable[[], bool], timeout_s: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
@@ -111,9 +122,11 @@ async def test_200_calls_match_the_ground_truth(backends: dict[str, str]) -> Non
         calls = system.runtime.calls
         await _settle(lambda: not calls.active, timeout_s=15.0)
         assert not calls.active, f"calls still active: {list(calls.active)[:5]}"
-        await asyncio.sleep(3.0)  # the wallboard pushes at most every 0.25 s
-        await board.disconnect()
+        # The last push reaches the supervisor (pushes are at most every 0.25 s, and go
+        # through Redis pub/sub in the multi-process setup).
         server_view = await system.runtime.wallboard.snapshot()
+        await _settle(lambda: _same_counts(board.last, server_view), timeout_s=10.0)
+        await board.disconnect()
         await system.runtime.writer.flush()
         repo = system.runtime.db.calls
         rows = await repo.between(0, system.runtime.clock.now() + 1)
@@ -125,10 +138,8 @@ async def test_200_calls_match_the_ground_truth(backends: dict[str, str]) -> Non
             by_ref[arrived[0].data["pbx_ref"]] = row
 
     # The supervisors' wallboard, pushed live, agrees with the history.
+    assert _same_counts(board.last, server_view), "the last push has the server's final counts"
     figures = board.last["queues"][0]
-    assert figures == server_view["queues"][0] | {"longest_wait_s": figures["longest_wait_s"]}, (
-        "the last push is the server's current view"
-    )
     queued = [r for r in rows if r.queued_at is not None]
     assert figures["offered"] == len(queued)
     assert figures["answered"] == sum(r.outcome is Outcome.ANSWERED for r in rows)
