@@ -3,6 +3,7 @@ caller on music until an agent takes the call (then an AMI Redirect takes the ca
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from contactcenter.call_service import CallService, LiveCall, Phase
@@ -50,11 +51,21 @@ class InboundHandler:
             dialed_number=dialed,
         )
         session.call_id = call_id
-        live = await self._calls.arrive(record, pbx_ref=env.uniqueid)
+        # Answer while the caller is being looked up: each takes a round trip.
+        arrival = asyncio.ensure_future(self._calls.arrive(record, pbx_ref=env.uniqueid))
+        answer_error: Exception | None = None
         try:
+            await session.answer()
+        except Exception as exc:
+            answer_error = exc
+        live = await arrival
+        try:
+            if answer_error is not None:
+                raise answer_error
             result = await run_flow(
                 session,
                 inbound_flow(self.queue_for(dialed), live.customer is not None, None),
+                answered=True,
             )
             if result.queue_id is None:
                 await self._calls.fail(call_id, "ivr ended without a queue")

@@ -12,10 +12,11 @@ from ivr.flows import FlowResult
 logger = logging.getLogger(__name__)
 
 
-async def perform(session: AgiSession, action: a.Action) -> object:
+async def perform(session: AgiSession, action: a.Action, *, answered: bool = False) -> object:
     """Carry out one action and return what the flow receives back."""
     if isinstance(action, a.Answer):
-        await session.answer()
+        if not answered:
+            await session.answer()
         return None
     if isinstance(action, a.Play):
         await session.stream_file(action.prompt)
@@ -34,12 +35,17 @@ async def perform(session: AgiSession, action: a.Action) -> object:
 
 
 async def run_flow(
-    session: AgiSession, flow: Generator[a.Action, object, FlowResult]
+    session: AgiSession,
+    flow: Generator[a.Action, object, FlowResult],
+    *,
+    answered: bool = False,
 ) -> FlowResult:
+    """Drive the flow to its end. `answered`: the channel is already answered (the flow's
+    Answer actions are then no-ops)."""
     try:
         action = next(flow)
         while True:
-            action = flow.send(await perform(session, action))
+            action = flow.send(await perform(session, action, answered=answered))
     except StopIteration as stop:
         result: FlowResult = stop.value
         return result
