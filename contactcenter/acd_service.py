@@ -19,6 +19,7 @@ OfferHandler = Callable[[m.OfferCall], Awaitable[None]]
 WithdrawHandler = Callable[[m.WithdrawOffer], Awaitable[None]]
 StateHandler = Callable[[m.AgentStateChanged], Awaitable[None]]
 RonaHandler = Callable[[m.OfferTimedOut], Awaitable[None]]
+OverflowHandler = Callable[[m.CallOverflowed], Awaitable[None]]
 
 
 class AcdService:
@@ -33,6 +34,7 @@ class AcdService:
         self.on_offer_withdrawn: WithdrawHandler | None = None
         self.on_agent_state: StateHandler | None = None
         self.on_offer_timed_out: RonaHandler | None = None
+        self.on_overflow: OverflowHandler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, message: m.Input) -> list[m.Output]:
@@ -72,8 +74,11 @@ class AcdService:
             elif isinstance(out, m.AgentStateChanged):
                 if self.on_agent_state is not None:
                     await self.on_agent_state(out)
-            elif isinstance(out, m.OfferTimedOut) and self.on_offer_timed_out is not None:
-                await self.on_offer_timed_out(out)
+            elif isinstance(out, m.OfferTimedOut):
+                if self.on_offer_timed_out is not None:
+                    await self.on_offer_timed_out(out)
+            elif isinstance(out, m.CallOverflowed) and self.on_overflow is not None:
+                await self.on_overflow(out)
         except Exception:
             logger.exception("ACD output handler failed on %r", out)
 

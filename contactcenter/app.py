@@ -218,6 +218,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     acd.on_offer_withdrawn = calls.on_offer_withdrawn
     acd.on_agent_state = agents.on_agent_state
     acd.on_offer_timed_out = agents.on_offer_timed_out
+    acd.on_overflow = calls.on_overflow
     agents.wrap_finished_hook = calls.wrap_finished
     bus.subscribe(ev.CallConnected, calls.on_connected)
     bus.subscribe(ev.CallHungUp, calls.on_hung_up)

@@ -269,6 +269,29 @@ class CallService:
             return [("call.ended", self._ended_payload(recent))]
         return []
 
+    async def on_overflow(self, event: m.CallOverflowed) -> None:
+        """The ACD moved a waiting call to its overflow queue: the history and the wallboard
+        follow it (it counts as offered to both queues)."""
+        live = self.active.get(event.call_id)
+        if live is None or live.phase is not Phase.QUEUED:
+            return
+        rec = live.record
+        rec.queue_id = event.to_queue
+        self._update(rec.id, queue_id=event.to_queue)
+        await self._event(
+            rec.id, "overflowed", from_queue=event.from_queue, to_queue=event.to_queue
+        )
+        await self._live.remove_waiting(event.from_queue, rec.id)
+        if rec.queued_at is not None:
+            await self._live.put_waiting(
+                WaitingCall(rec.id, event.to_queue, rec.queued_at, rec.priority, rec.caller_number)
+            )
+            await self._live.incr(event.to_queue, utc_day(rec.queued_at), "offered")
+            await self._live.incr(event.from_queue, utc_day(rec.queued_at), "overflowed")
+        logger.info(
+            "call overflowed call_id=%s from=%s to=%s", rec.id, event.from_queue, event.to_queue
+        )
+
     async def on_offer_withdrawn(self, command: m.WithdrawOffer) -> None:
         await self._notifier.to_agent(
             command.agent_id,

@@ -14,7 +14,7 @@ import socketio
 
 from contactcenter.harness import RunningSystem, running_system
 from contactcenter.seed import DEMO_PASSWORD
-from contactcenter.settings import AgiSettings, HttpSettings, Settings
+from contactcenter.settings import AgiSettings, HttpSettings, QueueSettings, Settings
 
 
 @pytest.fixture
@@ -245,3 +245,29 @@ async def test_a_ready_agent_whose_desktop_drops_gets_no_calls(system: RunningSy
     await again.connect(system.base_url, token)
     assert (await again.next("agent.state"))["state"] == "ready", "back after the drop: Ready again"
     await again.client.disconnect()
+
+
+async def test_a_call_overflows_to_the_backup_queue_and_is_answered(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'cc.db'}",
+        http=HttpSettings(port=0),
+        agi=AgiSettings(port=0),
+        default_queue="vip",
+        queues=(
+            # Nobody has the "vip" skill: calls wait there until they overflow.
+            QueueSettings(id="vip", skills=("vip",), overflow_queue="backup", overflow_after_s=0.5),
+            QueueSettings(id="backup", skills=("support",), wrapup_s=0.1),
+        ),
+    )
+    async with running_system(settings, n_agents=1, n_customers=2) as running:
+        await running.add_agents(["agent1"], answer_delay=lambda: 0.05)
+        truth = await running.pbx.place_call(
+            running.data.known_numbers[0], "100", patience_s=10, talk_s=0.2
+        )
+        await running.runtime.writer.flush()
+        rows = await running.runtime.db.calls.between(0, running.runtime.clock.now() + 1)
+        events = [e.kind for e in await running.runtime.db.calls.events(rows[0].id)]
+    assert truth.outcome == "answered"
+    assert len(rows) == 1 and rows[0].queue_id == "backup" and rows[0].agent_id == "agent1"
+    assert rows[0].wait_s is not None and rows[0].wait_s >= 0.5
+    assert events.index("overflowed") < events.index("offered")
