@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,14 +26,18 @@ def _entry(row: AgentStateRow) -> AgentStateEntry:
     )
 
 
+def agent_state_values(entry: AgentStateEntry) -> dict[str, Any]:
+    return {
+        "agent_id": entry.agent_id,
+        "state": entry.state,
+        "reason": entry.reason,
+        "call_id": entry.call_id,
+        "at": to_datetime(entry.at),
+    }
+
+
 def agent_state_row(entry: AgentStateEntry) -> AgentStateRow:
-    return AgentStateRow(
-        agent_id=entry.agent_id,
-        state=entry.state,
-        reason=entry.reason,
-        call_id=entry.call_id,
-        at=to_datetime(entry.at),
-    )
+    return AgentStateRow(**agent_state_values(entry))
 
 
 class SqlAgentStateLogRepository:
