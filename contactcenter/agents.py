@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +63,8 @@ class AgentService:
         self.agents: dict[AgentId, AgentInfo] = {}
         self._logout_timers: dict[AgentId, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.wrap_finished_hook: Any = None  # set by the app: CallService.wrap_finished
+        # Set by the app to CallService.wrap_finished: after-call work ends (agent, at).
+        self.wrap_finished_hook: Callable[[AgentId, float], Awaitable[None]] | None = None
 
     # --- directory (for the call service) ---------------------------------------------------
 

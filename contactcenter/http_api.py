@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,6 +47,16 @@ def problem(status: int, message: str, field: str | None = None) -> web.Response
     return web.json_response({"error": message, "field": field}, status=status)
 
 
+class Problem(web.HTTPException):
+    """Raised anywhere in a handler: answers `{"error", "field"}` with the given status."""
+
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        self.status_code = status
+        super().__init__(
+            text=json.dumps({"error": message, "field": field}), content_type="application/json"
+        )
+
+
 def user_json(user: User) -> dict[str, Any]:
     return {
         "id": user.id,
@@ -58,18 +69,18 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
-async def _authenticate(request: web.Request, roles: frozenset[Role]) -> User | web.Response:
+async def _authenticate(request: web.Request, roles: frozenset[Role]) -> User:
     deps = request.app[API_DEPS]
     header = request.headers.get("Authorization", "")
     token = header[7:] if header.startswith("Bearer ") else None
     claims = deps.tokens.verify(token)
     if claims is None:
-        return problem(401, "a valid bearer token is required")
+        raise Problem(401, "a valid bearer token is required")
     user = await deps.users.get_by_username(claims.username)
     if user is None or not user.active:
-        return problem(401, "a valid bearer token is required")
+        raise Problem(401, "a valid bearer token is required")
     if user.role not in roles:
-        return problem(403, "your role may not do this")
+        raise Problem(403, "your role may not do this")
     return user
 
 
@@ -99,31 +110,25 @@ async def login(request: web.Request) -> web.Response:
 
 async def me(request: web.Request) -> web.Response:
     user = await _authenticate(request, STAFF)
-    if isinstance(user, web.Response):
-        return user
     return web.json_response(user_json(user))
 
 
-def _int_param(request: web.Request, name: str, default: int, maximum: int) -> int | web.Response:
+def _int_param(request: web.Request, name: str, default: int, maximum: int) -> int:
     raw = request.query.get(name)
     if raw is None:
         return default
     try:
         value = int(raw)
     except ValueError:
-        return problem(400, f"{name} must be an integer", name)
+        raise Problem(400, f"{name} must be an integer", name) from None
     if not 1 <= value <= maximum:
-        return problem(400, f"{name} must be between 1 and {maximum}", name)
+        raise Problem(400, f"{name} must be between 1 and {maximum}", name)
     return value
 
 
 async def search_customers(request: web.Request) -> web.Response:
-    user = await _authenticate(request, STAFF)
-    if isinstance(user, web.Response):
-        return user
+    await _authenticate(request, STAFF)
     limit = _int_param(request, "limit", 20, 200)
-    if isinstance(limit, web.Response):
-        return limit
     query = request.query.get("q", "").strip()
     if not query:
         return problem(400, "q is required", "q")
@@ -131,20 +136,16 @@ async def search_customers(request: web.Request) -> web.Response:
     return web.json_response({"customers": [customer_json(c) for c in found]})
 
 
-def _customer_id(request: web.Request) -> CustomerId | web.Response:
+def _customer_id(request: web.Request) -> CustomerId:
     try:
         return CustomerId(int(request.match_info["customer_id"]))
     except ValueError:
-        return problem(400, "customer id must be an integer", "customer_id")
+        raise Problem(400, "customer id must be an integer", "customer_id") from None
 
 
 async def get_customer(request: web.Request) -> web.Response:
-    user = await _authenticate(request, STAFF)
-    if isinstance(user, web.Response):
-        return user
+    await _authenticate(request, STAFF)
     cid = _customer_id(request)
-    if isinstance(cid, web.Response):
-        return cid
     customer = await request.app[API_DEPS].customers.get(cid)
     if customer is None:
         return problem(404, "no such customer")
@@ -152,15 +153,9 @@ async def get_customer(request: web.Request) -> web.Response:
 
 
 async def customer_history(request: web.Request) -> web.Response:
-    user = await _authenticate(request, STAFF)
-    if isinstance(user, web.Response):
-        return user
+    await _authenticate(request, STAFF)
     cid = _customer_id(request)
-    if isinstance(cid, web.Response):
-        return cid
     limit = _int_param(request, "limit", 100, 1000)
-    if isinstance(limit, web.Response):
-        return limit
     deps = request.app[API_DEPS]
     customer = await deps.customers.get(cid)
     if customer is None:
@@ -172,9 +167,7 @@ async def customer_history(request: web.Request) -> web.Response:
 
 
 async def get_call(request: web.Request) -> web.Response:
-    user = await _authenticate(request, STAFF)
-    if isinstance(user, web.Response):
-        return user
+    await _authenticate(request, STAFF)
     call = await request.app[API_DEPS].calls.get(CallId(request.match_info["call_id"]))
     if call is None:
         return problem(404, "no such call")
@@ -182,9 +175,7 @@ async def get_call(request: web.Request) -> web.Response:
 
 
 async def queues(request: web.Request) -> web.Response:
-    user = await _authenticate(request, SUPERVISORS)
-    if isinstance(user, web.Response):
-        return user
+    await _authenticate(request, SUPERVISORS)
     return web.json_response(await request.app[API_DEPS].queues())
 
 
