@@ -26,6 +26,11 @@ Semantics the shell can rely on:
   `max_consecutive_rona` unanswered offers in a row (an accepted offer resets the count).
 * Overflow: a call that waited its queue's `overflow_after_s` there (ringing or not: a ringing
   offer is withdrawn, reason "overflow") moves to the queue's `overflow_queue` (CallOverflowed).
+* Directed calls (EnqueueCall.target_agent, MoveCall.to_agent) wait in a heap per agent and
+  are offered to that agent first when they are READY; see messages.EnqueueCall for when they
+  become ordinary calls.
+* MoveCall (supervisor) moves a waiting call to another queue and/or agent (CallMoved);
+  AgentHold switches ON_CALL <-> ON_HOLD. ON_HOLD behaves like ON_CALL otherwise.
 * Timer keys are `offer:{call_id}:{agent_id}`, `wrapup:{agent_id}`, `widen:{call_id}:{step}`
   and `overflow:{call_id}`.
   A TimerFired is acted upon only if that timer is still live and `now` is no earlier than its
@@ -37,11 +42,19 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import deque
 from collections.abc import Mapping
 from typing import assert_never
 
 from acd import messages as m
-from acd.errors import InvalidSkills, InvalidTransition, OfferNotFound, UnknownQueue
+from acd.errors import (
+    CallNotWaiting,
+    InvalidSkills,
+    InvalidTransition,
+    OfferNotFound,
+    UnknownAgent,
+    UnknownQueue,
+)
 from acd.index import LazyHeap
 from acd.model import DEFAULT_SKILL_LEVEL, MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, AgentState
 from acd.model import QueueConfig as QueueConfig
@@ -73,6 +86,9 @@ WITHDRAWN_CALLER_LEFT = "caller_left"
 WITHDRAWN_AGENT_LOGOUT = "agent_logout"
 WITHDRAWN_ANSWERED_ELSEWHERE = "answered_elsewhere"
 WITHDRAWN_OVERFLOW = "overflow"
+WITHDRAWN_MOVED = "moved"
+# Estimated wait: answers remembered per queue (the window is also bounded by time).
+EWT_MAX_ANSWERS = 200
 
 # (queue's best call's global key, queue, call step, agent band)
 _Pick = tuple[tuple[float, float, int], QueueId, int, int]
@@ -103,6 +119,13 @@ class AcdCore(AcdQueries):
             q: [LazyHeap(self._call_entry_live) for _ in range(len(c.widen) + 1)]
             for q, c in self._queues.items()
         }
+        # Directed calls, per target agent (same entries as the waiting heaps).
+        self._directed: dict[AgentId, LazyHeap[CallEntry]] = {}
+        self._dirty_agents: set[AgentId] = set()  # READY agents that may have a directed call
+        self._answers: dict[QueueId, deque[float]] = {
+            q: deque(maxlen=EWT_MAX_ANSWERS) for q in self._queues
+        }
+        self._ewt_check: list[_Call] = []  # calls that just entered a queue with an EWT rule
         self._timers: dict[str, Timer] = {}
         self._dirty: set[QueueId] = set()  # queues that may have a call and a READY agent
         self._seq = itertools.count(1)
@@ -130,9 +153,15 @@ class AcdCore(AcdQueries):
                 self._finished(msg, now, out)
             case m.TimerFired():
                 self._timer_fired(msg, now, out)
+            case m.MoveCall():
+                self._move(msg, now, out)
+            case m.AgentHold():
+                self._hold(msg, now, out)
             case _:
                 assert_never(msg)
         self._dispatch(now, out)
+        while self._ewt_check:
+            self._overflow_on_ewt(now, out)
         return out
 
     # --- agents --------------------------------------------------------------------------
@@ -178,11 +207,13 @@ class AcdCore(AcdQueries):
         agent = self._agents.get(msg.agent_id)
         if agent is None or agent.state is AgentState.LOGGED_OUT:
             return
-        if agent.state is AgentState.ON_CALL:
+        if agent.state in (AgentState.ON_CALL, AgentState.ON_HOLD):
             raise InvalidTransition(f"agent {agent.id} is on a call; it must end first")
         if agent.state is AgentState.RINGING:
             call = self._calls[some(agent.call_id)]
             self._withdraw(call, agent, WITHDRAWN_AGENT_LOGOUT, out, cancel_timer=True)
+            if call.target == agent.id:
+                call.target = None
             if not call.offers:
                 self._push_call(call)
         elif agent.state is AgentState.WRAP_UP:
@@ -192,7 +223,7 @@ class AcdCore(AcdQueries):
 
     def _ready_request(self, msg: m.AgentReady, now: float, out: list[m.Output]) -> None:
         agent = self._logged_in(msg.agent_id)
-        if agent.state in (AgentState.READY, AgentState.RINGING, AgentState.ON_CALL):
+        if agent.state in (AgentState.READY, *_BUSY):
             return
         if agent.state is AgentState.WRAP_UP:
             self._end_wrapup_timer(agent, out)
@@ -200,7 +231,7 @@ class AcdCore(AcdQueries):
 
     def _not_ready(self, msg: m.AgentNotReady, now: float, out: list[m.Output]) -> None:
         agent = self._logged_in(msg.agent_id)
-        if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
+        if agent.state in _BUSY:
             return
         if agent.state is AgentState.NOT_READY and agent.reason == msg.reason:
             return
@@ -217,6 +248,7 @@ class AcdCore(AcdQueries):
         at = now if msg.enqueued_at is None else msg.enqueued_at
         call = _Call(msg.call_id, msg.queue_id, msg.priority, at, next(self._seq))
         call.entered_at = at
+        call.target = self._directed_to(msg.target_agent)
         self._calls[call.id] = call
         members[call.id] = call
         q = self._queues[call.queue_id]
@@ -225,6 +257,58 @@ class AcdCore(AcdQueries):
             self._schedule_widen(call, out)
         self._push_call(call)
         self._schedule_overflow(call, out)
+        if q.overflow_when_ewt_exceeds_s is not None:
+            self._ewt_check.append(call)
+
+    def _directed_to(self, agent_id: AgentId | None) -> AgentId | None:
+        """The target of a directed call, or None when it is to be an ordinary call."""
+        if agent_id is None:
+            return None
+        agent = self._agents.get(agent_id)
+        return agent_id if agent is not None and agent.state is not AgentState.LOGGED_OUT else None
+
+    def _move(self, msg: m.MoveCall, now: float, out: list[m.Output]) -> None:
+        call = self._calls.get(msg.call_id)
+        if call is None:
+            raise CallNotWaiting(f"call {msg.call_id} is not waiting in a queue")
+        new = call.queue_id if msg.to_queue is None else msg.to_queue
+        if new not in self._queues:
+            raise UnknownQueue(f"cannot move call {call.id} to unknown queue {new}")
+        if msg.to_agent is not None:
+            if msg.to_agent not in self._agents:
+                raise UnknownAgent(f"cannot move call {call.id} to unknown agent {msg.to_agent}")
+            if self._agents[msg.to_agent].state is AgentState.LOGGED_OUT:
+                raise InvalidTransition(
+                    f"cannot move call {call.id} to agent {msg.to_agent}: logged out"
+                )
+        for agent_id in tuple(call.offers):
+            agent = self._agents[agent_id]
+            self._withdraw(call, agent, WITHDRAWN_MOVED, out, cancel_timer=True)
+            self._make_ready(agent, now, out, keep_place=True)
+        old = call.queue_id
+        if new != old:
+            self._cancel_call_timers(call, out)
+            del self._members[old][call.id]
+            call.queue_id, call.entered_at, call.step = new, now, 0
+            self._members[new][call.id] = call
+        call.target = msg.to_agent
+        out.append(m.CallMoved(call.id, old, new, msg.to_agent, now))
+        self._push_call(call)
+        if new != old:
+            self._schedule_widen(call, out)
+            self._schedule_overflow(call, out)
+            if self._queues[new].overflow_when_ewt_exceeds_s is not None:
+                self._ewt_check.append(call)
+
+    def _hold(self, msg: m.AgentHold, now: float, out: list[m.Output]) -> None:
+        agent = self._logged_in(msg.agent_id)
+        if agent.state not in (AgentState.ON_CALL, AgentState.ON_HOLD) or (
+            agent.call_id != msg.call_id
+        ):
+            raise InvalidTransition(f"agent {agent.id} is not on call {msg.call_id}")
+        state = AgentState.ON_HOLD if msg.on_hold else AgentState.ON_CALL
+        if agent.state is not state:
+            self._set_state(agent, state, now, out, call_id=msg.call_id)
 
     def _remove(self, msg: m.RemoveCall, now: float, out: list[m.Output]) -> None:
         call = self._calls.pop(msg.call_id, None)
@@ -255,13 +339,18 @@ class AcdCore(AcdQueries):
         del self._members[call.queue_id][call.id]
         self._cancel_call_timers(call, out)
         self._accepted[call.id] = agent.id
+        self._answers[call.queue_id].append(now)
         agent.ronas = 0
         agent.calls[call.queue_id] = agent.calls.get(call.queue_id, 0) + 1
         self._set_state(agent, AgentState.ON_CALL, now, out, call_id=call.id)
 
     def _finished(self, msg: m.CallFinished, now: float, out: list[m.Output]) -> None:
         agent = self._agents.get(msg.agent_id)
-        if agent is None or agent.state is not AgentState.ON_CALL or agent.call_id != msg.call_id:
+        if (
+            agent is None
+            or agent.state not in (AgentState.ON_CALL, AgentState.ON_HOLD)
+            or agent.call_id != msg.call_id
+        ):
             return
         del self._accepted[msg.call_id]
         wrapup_s = self._queues[some(agent.call_queue)].wrapup_s
@@ -295,6 +384,8 @@ class AcdCore(AcdQueries):
         call = self._calls[some(timer.call_id)]
         self._withdraw(call, agent, WITHDRAWN_RONA, out, cancel_timer=False)
         out.append(m.OfferTimedOut(call.id, agent.id, now))
+        if call.target == agent.id:
+            call.target = None  # a directed call the agent let ring becomes an ordinary one
         agent.ronas += 1
         limit = self._queues[call.queue_id].max_consecutive_rona
         if limit and agent.ronas >= limit:
@@ -336,18 +427,49 @@ class AcdCore(AcdQueries):
         self._cancel_call_timers(call, out)
         old, new = call.queue_id, some(self._queues[call.queue_id].overflow_queue)
         del self._members[old][call.id]
-        call.queue_id, call.entered_at, call.step = new, now, 0
+        call.queue_id, call.entered_at, call.step, call.target = new, now, 0, None
         self._members[new][call.id] = call
         out.append(m.CallOverflowed(call.id, old, new, now))
         self._push_call(call)
         self._schedule_widen(call, out)
         self._schedule_overflow(call, out)
+        if self._queues[new].overflow_when_ewt_exceeds_s is not None:
+            self._ewt_check.append(call)
+
+    def _overflow_on_ewt(self, now: float, out: list[m.Output]) -> None:
+        """Calls that entered a queue with an EWT rule in this step and still wait un-offered:
+        those whose estimated wait exceeds the limit overflow now (then routing runs again)."""
+        calls, self._ewt_check = self._ewt_check, []
+        moved = False
+        for call in calls:
+            if self._calls.get(call.id) is not call or call.offers or call.target is not None:
+                continue
+            q = self._queues[call.queue_id]
+            limit = q.overflow_when_ewt_exceeds_s
+            if limit is None or q.overflow_queue is None:
+                continue
+            ewt = self.estimated_wait_s(call.id, now)
+            if ewt is not None and ewt > limit:
+                self._overflow(call, now, out)
+                moved = True
+        if moved:
+            self._dispatch(now, out)
 
     # --- routing -------------------------------------------------------------------------
 
     def _dispatch(self, now: float, out: list[m.Output]) -> None:
         """Offer calls to READY agents until no queue has a call and an acceptable agent. Only
         queues touched since the last dispatch can have both, so only those are looked at."""
+        while self._dirty_agents:
+            agent = self._agents[self._dirty_agents.pop()]
+            heap = self._directed.get(agent.id)
+            if heap is None or agent.state is not AgentState.READY:
+                continue
+            directed = heap.pop()
+            if heap.peek() is None:
+                del self._directed[agent.id]
+            if directed is not None:
+                self._offer(self._calls[directed[4]], [agent], now, out)
         dirty = self._dirty
         while dirty:
             best: _Pick | None = None
@@ -427,7 +549,15 @@ class AcdCore(AcdQueries):
         """(Re)index a waiting, un-offered call at its place: its original enqueue time."""
         call.gen = next(self._seq)
         k0, k1 = call_key(self._queues[call.queue_id], call.priority, call.enqueued_at)
-        self._waiting[call.queue_id][call.step].push((k0, k1, call.seq, call.gen, call.id))
+        entry = (k0, k1, call.seq, call.gen, call.id)
+        if call.target is not None:
+            heap = self._directed.get(call.target)
+            if heap is None:
+                heap = self._directed[call.target] = LazyHeap(self._directed_entry_live)
+            heap.push(entry)
+            self._dirty_agents.add(call.target)
+            return
+        self._waiting[call.queue_id][call.step].push(entry)
         self._dirty.add(call.queue_id)
 
     # --- agent state helpers -------------------------------------------------------------
@@ -454,7 +584,19 @@ class AcdCore(AcdQueries):
         agent.gen = next(self._seq)  # whatever READY entries the agent had are stale now
         if state is AgentState.READY:
             self._index_ready(agent, keep_place=keep_place)
+            if agent.id in self._directed:
+                self._dirty_agents.add(agent.id)
+        elif state is AgentState.LOGGED_OUT and agent.id in self._directed:
+            self._release_directed(agent.id)
         out.append(m.AgentStateChanged(agent.id, state, reason, call_id, now))
+
+    def _release_directed(self, agent_id: AgentId) -> None:
+        """The agent logged out: their directed calls become ordinary calls of their queues."""
+        heap = self._directed.pop(agent_id)
+        for entry in list(heap):
+            call = self._calls[entry[4]]
+            call.target = None
+            self._push_call(call)
 
     def _index_ready(self, agent: _Agent, *, keep_place: bool = False) -> None:
         for qid, band in agent.bands.items():
@@ -497,6 +639,15 @@ class AcdCore(AcdQueries):
     def _call_entry_live(self, entry: CallEntry) -> bool:
         call = self._calls.get(entry[4])
         return call is not None and not call.offers and call.gen == entry[3]
+
+    def _directed_entry_live(self, entry: CallEntry) -> bool:
+        call = self._calls.get(entry[4])
+        if call is None or call.offers or call.gen != entry[3]:
+            return False
+        return call.target is not None
+
+
+_BUSY = (AgentState.RINGING, AgentState.ON_CALL, AgentState.ON_HOLD)
 
 
 def _drain(heap: LazyHeap[AgentEntry]) -> list[AgentEntry]:

@@ -31,3 +31,7 @@ class InvalidTransition(AcdError):
 
 class InvalidSkills(AcdError):
     """A login whose skill levels are out of range (1-10) or name a skill the agent lacks."""
+
+
+class CallNotWaiting(AcdError):
+    """The request needs a waiting call, and the call is with an agent, gone, or unknown."""

@@ -51,12 +51,51 @@ class AgentNotReady:
 class EnqueueCall:
     """The call waits in the queue. `enqueued_at` (default: now) is its place in the FCFS order
     among calls of equal priority: a call that comes back (say after a failed connect) passes
-    its original enqueue time to keep its old place."""
+    its original enqueue time to keep its old place.
+
+    `target_agent` makes it a *directed* call (a transfer to an agent, a supervisor moving a
+    call to an agent, a callback for one agent). The rule:
+
+    * It is offered only to that agent, whatever their skills, and only when they are READY
+      (so after their wrap-up), ahead of every ordinary call that agent could take. Directed
+      calls of one agent are served among themselves by priority, then enqueue time.
+    * It becomes an ordinary call of its queue (routed to any acceptable agent, at its
+      original place) when that agent does not answer it (RONA), logs out (also by the RONA
+      limit), or is not logged in (or unknown) when the call is enqueued or moved to them.
+    * It still belongs to its queue: RemoveCall, MoveCall, and the queue's overflow apply to it
+      (an overflowed call is an ordinary call of the overflow queue).
+    """
 
     call_id: CallId
     queue_id: QueueId
     priority: int = 0
     enqueued_at: float | None = None
+    target_agent: AgentId | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoveCall:
+    """Supervisor: move a waiting (or ringing) call to another queue and/or to one agent. A
+    ringing offer is withdrawn (reason "moved"); the call keeps its original enqueue time, so
+    its place and aging. `to_queue` None: its current queue; `to_agent` None: an ordinary call
+    of that queue, otherwise a directed call of that agent (see EnqueueCall). A move to another
+    queue restarts widening and the overflow timer there, as an overflow does. Raises
+    CallNotWaiting, UnknownQueue, UnknownAgent, or InvalidTransition (agent logged out)."""
+
+    call_id: CallId
+    to_queue: QueueId | None = None
+    to_agent: AgentId | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentHold:
+    """The agent put their call on hold (`on_hold`) or took it back: ON_CALL <-> ON_HOLD.
+    Holding while on hold (or resuming while on call) is a no-op; raises InvalidTransition if
+    the agent is not on that call."""
+
+    agent_id: AgentId
+    call_id: CallId
+    on_hold: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +115,8 @@ class AcceptOffer:
 
 @dataclass(frozen=True, slots=True)
 class CallFinished:
-    """The agent's call ended: the agent goes to Wrap-up for the queue's wrap-up time."""
+    """The agent's call ended (on call or on hold): the agent goes to Wrap-up for the queue's
+    wrap-up time."""
 
     call_id: CallId
     agent_id: AgentId
@@ -97,6 +137,8 @@ Input = (
     | AcceptOffer
     | CallFinished
     | TimerFired
+    | MoveCall
+    | AgentHold
 )
 
 # --- outputs -----------------------------------------------------------------------------
@@ -160,6 +202,18 @@ class CallOverflowed:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class CallMoved:
+    """A supervisor's MoveCall took effect: the call now waits in `to_queue` (perhaps the same
+    queue), directed to `to_agent` if that is set."""
+
+    call_id: CallId
+    from_queue: QueueId
+    to_queue: QueueId
+    to_agent: AgentId | None
+    at: float
+
+
 Output = (
     OfferCall
     | WithdrawOffer
@@ -168,4 +222,5 @@ Output = (
     | AgentStateChanged
     | OfferTimedOut
     | CallOverflowed
+    | CallMoved
 )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
+from itertools import pairwise
 from typing import Literal, get_args
+from zoneinfo import ZoneInfo
 
 from contactcenter.ids import QueueId
 
@@ -27,6 +30,7 @@ class AgentState(StrEnum):
     NOT_READY = "not_ready"
     RINGING = "ringing"
     ON_CALL = "on_call"
+    ON_HOLD = "on_hold"
     WRAP_UP = "wrap_up"
 
 
@@ -37,6 +41,101 @@ class WidenStep:
 
     after_s: float
     level_drop: int
+
+
+ActionKind = Literal["hangup", "overflow", "voicemail", "callback"]
+ACTION_KINDS: tuple[str, ...] = get_args(ActionKind)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueAction:
+    """What the shell does with a caller when a queue is not open (see QueueStatus): `hangup`
+    (after a prompt), `overflow` to `queue`, `voicemail`, or `callback` (offer virtual hold).
+    Written in settings as "hangup", "overflow:<queue>", "voicemail", "callback"."""
+
+    kind: ActionKind
+    queue: QueueId | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ACTION_KINDS:
+            raise ValueError(f"unknown action {self.kind!r} (one of {', '.join(ACTION_KINDS)})")
+        if (self.kind == "overflow") != (self.queue is not None):
+            raise ValueError("an overflow action names its queue (overflow:<queue>), no other")
+
+    @classmethod
+    def parse(cls, text: str) -> QueueAction:
+        kind, sep, target = text.partition(":")
+        if kind == "overflow" and (not sep or not target):
+            raise ValueError(f"{text!r}: overflow needs a queue, as in overflow:<queue>")
+        if kind != "overflow" and sep:
+            raise ValueError(f"{text!r}: only overflow takes a queue")
+        if kind not in ACTION_KINDS:
+            raise ValueError(f"unknown action {text!r} (one of {', '.join(ACTION_KINDS)})")
+        return cls(kind, QueueId(target) if sep else None)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return f"overflow:{self.queue}" if self.kind == "overflow" else self.kind
+
+
+StatusReason = Literal["open", "closed", "after_hours", "holiday"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStatus:
+    """Whether a queue takes calls now. `reason`: "open"; "holiday" (a holiday date of the
+    queue, in its timezone); "after_hours" (outside its weekly opening hours); "closed" (no
+    logged-in agent serves it). The first that applies, in that order from "holiday", wins.
+    `action`: the queue's configured action for that reason (after_hours_action for holidays
+    too, closed_action for "closed"); None when open, or when no action is configured for the
+    reason, in which case the caller is queued as usual."""
+
+    open: bool
+    reason: StatusReason
+    action: QueueAction | None
+
+
+# Minutes since local midnight: [start, end), 0 <= start < end <= 1440.
+TimeRange = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessHours:
+    """A queue's opening hours in its own timezone. `weekly[d]` (d: 0 Monday .. 6 Sunday) holds
+    the day's open ranges in minutes since local midnight; a day not listed is closed all day.
+    `weekly` None: open around the clock (holidays still close). Ranges do not cross midnight
+    (write 22:00-24:00 and 00:00-06:00)."""
+
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    weekly: Mapping[int, tuple[TimeRange, ...]] | None = None
+    holidays: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        for day, ranges in (self.weekly or {}).items():
+            if not 0 <= day <= 6:
+                raise ValueError(f"weekday {day} is not 0 (Monday) to 6 (Sunday)")
+            ordered = sorted(ranges)
+            for start, end in ordered:
+                if not 0 <= start < end <= 1440:
+                    raise ValueError(f"weekday {day}: bad time range {start}-{end} (minutes)")
+            for (_, end), (start, _) in pairwise(ordered):
+                if start < end:
+                    raise ValueError(f"weekday {day}: time ranges overlap")
+
+    def local(self, now: float) -> datetime:
+        return datetime.fromtimestamp(now, tz=self.tz)
+
+    def status(self, now: float) -> StatusReason:
+        """ "holiday", "after_hours" or "open" at epoch time `now`."""
+        local = self.local(now)
+        if local.date() in self.holidays:
+            return "holiday"
+        if self.weekly is None:
+            return "open"
+        minute = local.hour * 60 + local.minute
+        for start, end in self.weekly.get(local.weekday(), ()):
+            if start <= minute < end:
+                return "open"
+        return "after_hours"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +152,16 @@ class QueueConfig:
     * `overflow_queue` / `overflow_after_s`: a call still waiting (or ringing) that long after
       it entered this queue moves to the other queue (its enqueue time, hence its place and
       aging, go with it; widening and the next overflow count from its entry there).
+    * `overflow_when_ewt_exceeds_s`: a call that enters this queue, finds no agent at once and
+      whose estimated wait (AcdQueries.estimated_wait_s) exceeds this, moves to
+      `overflow_queue` right away. Either overflow rule (or both) needs `overflow_queue`.
+    * `ewt_default_handle_s`: the handle time (talk + wrap-up) the estimated wait assumes
+      before the queue has answered enough calls to measure its rate (docs/metrics.md).
+    * `hours`, `after_hours_action`, `closed_action`: see QueueStatus (None: always open /
+      no action, the caller is queued as before).
+    * `penalty` of agents: see AgentLogin.penalties. `borrow_from`: queues whose agents this
+      queue may take (whatever their skills) while the lending queue's own service level over
+      the last `sl_window_s` is at least its `sl_target` (see acd/core.py).
     """
 
     id: QueueId
@@ -68,16 +177,32 @@ class QueueConfig:
     max_consecutive_rona: int = 0
     overflow_queue: QueueId | None = None
     overflow_after_s: float | None = None
+    overflow_when_ewt_exceeds_s: float | None = None
+    ewt_default_handle_s: float = 180.0
+    hours: BusinessHours | None = None
+    after_hours_action: QueueAction | None = None
+    closed_action: QueueAction | None = None
+    borrow_from: tuple[QueueId, ...] = ()
+    sl_target: float = 0.8
+    sl_window_s: float = 1800.0
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"queue {self.id}: unknown strategy {self.strategy!r}")
         if self.priority_aging_per_s < 0 or self.max_consecutive_rona < 0:
             raise ValueError(f"queue {self.id}: aging and RONA limit must not be negative")
-        if (self.overflow_queue is None) != (self.overflow_after_s is None):
-            raise ValueError(f"queue {self.id}: overflow_queue and overflow_after_s go together")
-        if self.overflow_after_s is not None and self.overflow_after_s < 0:
-            raise ValueError(f"queue {self.id}: overflow_after_s must not be negative")
+        rules = (self.overflow_after_s, self.overflow_when_ewt_exceeds_s)
+        if (self.overflow_queue is None) != all(r is None for r in rules):
+            raise ValueError(
+                f"queue {self.id}: overflow_queue goes with overflow_after_s and/or"
+                " overflow_when_ewt_exceeds_s"
+            )
+        if any(r is not None and r < 0 for r in rules):
+            raise ValueError(f"queue {self.id}: overflow timers must not be negative")
+        if self.ewt_default_handle_s <= 0 or self.sl_window_s <= 0:
+            raise ValueError(f"queue {self.id}: ewt_default_handle_s, sl_window_s must be > 0")
+        if not 0 <= self.sl_target <= 1:
+            raise ValueError(f"queue {self.id}: sl_target must be within 0..1")
         afters = [w.after_s for w in self.widen]
         if any(a < 0 for a in afters) or afters != sorted(set(afters)):
             raise ValueError(f"queue {self.id}: widen steps need increasing, non-negative times")

@@ -3,14 +3,24 @@ the state changes in acd/core.py."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 
 from acd.errors import UnknownAgent, UnknownQueue
 from acd.index import LazyHeap
-from acd.model import AgentState, QueueConfig
+from acd.model import AgentState, QueueConfig, QueueStatus
 from acd.routing import call_key
 from acd.state import Agent, AgentEntry, AgentView, Call
 from contactcenter.ids import AgentId, CallId, QueueId
+
+# Estimated wait: the window of recent answers, and how many it needs to be trusted.
+EWT_WINDOW_S = 900.0
+EWT_MIN_ANSWERS = 3
+
+
+def some_int(value: int | None) -> int:
+    assert value is not None
+    return value
 
 
 class AcdQueries:
@@ -23,6 +33,7 @@ class AcdQueries:
     _accepted: dict[CallId, AgentId]
     _serving: dict[QueueId, set[AgentId]]
     _ready: dict[QueueId, list[LazyHeap[AgentEntry]]]
+    _answers: dict[QueueId, deque[float]]  # times of the queue's recent answers, oldest first
 
     @property
     def queues(self) -> Mapping[QueueId, QueueConfig]:
@@ -74,6 +85,65 @@ class AcdQueries:
         if queue_id not in self._ready:
             raise UnknownQueue(queue_id)
         return [e[4] for e in sorted(e for heap in self._ready[queue_id] for e in heap)]
+
+    def position(self, call_id: CallId) -> int | None:
+        """1-based place of a waiting call: 1 + how many calls of its queue would be served
+        before it (ringing ones included). For an ordinary call, the queue's other ordinary
+        calls ahead of it in routing order; for a directed call, the directed calls of the same
+        agent ahead of it. None if the call is not waiting (unknown, gone, with an agent)."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return None
+        q = self._queues[call.queue_id]
+        mine = (*call_key(q, call.priority, call.enqueued_at), call.seq)
+        ahead = 0
+        for other in self._members[call.queue_id].values():
+            if other.target == call.target and (
+                (*call_key(q, other.priority, other.enqueued_at), other.seq) < mine
+            ):
+                ahead += 1
+        return ahead + 1
+
+    def service_interval_s(self, queue_id: QueueId, now: float) -> float:
+        """Seconds between two answers of the queue, recently (docs/metrics.md, "Estimated wait
+        time"): with n >= EWT_MIN_ANSWERS answers in the last EWT_WINDOW_S seconds, first at
+        t1 and last at tn, max((tn - t1) / (n - 1), now - tn): the mean gap between them, but
+        never less than the time since the last answer (so it grows while answers stop);
+        otherwise ewt_default_handle_s / max(1, agents logged in who serve the queue)."""
+        q = self._queues.get(queue_id)
+        if q is None:
+            raise UnknownQueue(queue_id)
+        answers = self._answers[queue_id]
+        while answers and answers[0] <= now - EWT_WINDOW_S:
+            answers.popleft()
+        if len(answers) >= EWT_MIN_ANSWERS:
+            mean_gap = (answers[-1] - answers[0]) / (len(answers) - 1)
+            return max(mean_gap, now - answers[-1])
+        return q.ewt_default_handle_s / max(1, len(self._serving[queue_id]))
+
+    def estimated_wait_s(self, call_id: CallId, now: float) -> float | None:
+        """Estimated seconds until the call is offered: 0 while it rings, otherwise
+        position x service_interval_s of its queue. None if the call is not waiting."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return None
+        if call.offers:
+            return 0.0
+        return some_int(self.position(call_id)) * self.service_interval_s(call.queue_id, now)
+
+    def queue_status(self, queue_id: QueueId, now: float) -> QueueStatus:
+        """Whether the queue takes calls at epoch time `now`, and if not, why and what the
+        shell should do (see QueueStatus). Raises UnknownQueue."""
+        q = self._queues.get(queue_id)
+        if q is None:
+            raise UnknownQueue(queue_id)
+        if q.hours is not None:
+            reason = q.hours.status(now)
+            if reason != "open":
+                return QueueStatus(False, reason, q.after_hours_action)
+        if not self._serving[queue_id]:
+            return QueueStatus(False, "closed", q.closed_action)
+        return QueueStatus(True, "open", None)
 
     # --- lookups -------------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class Call:
     entered_at: float = 0.0  # entered its current queue (widening and overflow count from it)
     step: int = 0  # widening step reached
     gen: int = 0
+    target: AgentId | None = None  # a directed call's agent (see messages.EnqueueCall)
 
     @property
     def offered_to(self) -> AgentId | None:

@@ -110,5 +110,5 @@ def test_an_overflow_to_an_unknown_queue_is_refused_at_construction() -> None:
     bad = QueueConfig(FIRST, "First", frozenset(), overflow_queue=QueueId("x"), overflow_after_s=5)
     with pytest.raises(UnknownQueue):
         AcdCore({FIRST: bad})
-    with pytest.raises(ValueError, match="go together"):
+    with pytest.raises(ValueError, match="overflow_queue goes with"):
         QueueConfig(FIRST, "First", frozenset(), overflow_queue=SECOND)
