@@ -31,6 +31,17 @@ Semantics the shell can rely on:
   become ordinary calls.
 * MoveCall (supervisor) moves a waiting call to another queue and/or agent (CallMoved);
   AgentHold switches ON_CALL <-> ON_HOLD. ON_HOLD behaves like ON_CALL otherwise.
+* Penalties (AgentLogin.penalties): a queue's READY agents are ordered by penalty first,
+  then by its strategy, so higher penalties get calls only when no lower one is READY.
+* Borrowing (QueueConfig.borrow_from): a queue with a waiting call and no acceptable READY
+  agent of its own takes the best READY agent of a lending queue whose service level over
+  its window (AcdQueries.service_level) meets the lender's target; lenders are looked at when
+  something happens to the borrower or the lender (a lender's SL recovering only by the
+  passage of time counts at the next event).
+* "least_calls" counts the calls each agent answered in the queue since the start of the
+  site-local day (`site_tz`); at midnight the counts restart from 0 and READY agents are
+  re-ordered.
+* An AgentLogin with skills no queue requires is accepted and reported (AgentSkillUnused).
 * Timer keys are `offer:{call_id}:{agent_id}`, `wrapup:{agent_id}`, `widen:{call_id}:{step}`
   and `overflow:{call_id}`.
   A TimerFired is acted upon only if that timer is still live and `now` is no earlier than its
@@ -44,11 +55,14 @@ import itertools
 import random
 from collections import deque
 from collections.abc import Mapping
+from datetime import datetime, time, timedelta
 from typing import assert_never
+from zoneinfo import ZoneInfo
 
 from acd import messages as m
 from acd.errors import (
     CallNotWaiting,
+    InvalidPenalty,
     InvalidSkills,
     InvalidTransition,
     OfferNotFound,
@@ -90,19 +104,35 @@ WITHDRAWN_MOVED = "moved"
 # Estimated wait: answers remembered per queue (the window is also bounded by time).
 EWT_MAX_ANSWERS = 200
 
-# (queue's best call's global key, queue, call step, agent band)
-_Pick = tuple[tuple[float, float, int], QueueId, int, int]
+# (queue's best call's global key, queue, call step, agent's queue (borrowing), agent band)
+_Pick = tuple[tuple[float, float, int], QueueId, int, QueueId, int]
 
 
 class AcdCore(AcdQueries):
     def __init__(
-        self, queues: Mapping[QueueId, QueueConfig], rng: random.Random | None = None
+        self,
+        queues: Mapping[QueueId, QueueConfig],
+        rng: random.Random | None = None,
+        site_tz: ZoneInfo | None = None,
     ) -> None:
-        """`rng` drives the "weighted_random" strategy (seed it for reproducible runs)."""
+        """`rng` drives the "weighted_random" strategy (seed it for reproducible runs);
+        `site_tz` says when a day starts for "least_calls" (default UTC)."""
         self._queues: dict[QueueId, QueueConfig] = dict(queues)
         for q in self._queues.values():
             if q.overflow_queue is not None and q.overflow_queue not in self._queues:
                 raise UnknownQueue(f"queue {q.id} overflows to unknown queue {q.overflow_queue}")
+            for lender in q.borrow_from:
+                if lender not in self._queues or lender == q.id:
+                    raise UnknownQueue(f"queue {q.id} borrows from unknown queue {lender}")
+        self._borrowers: dict[QueueId, tuple[QueueId, ...]] = {
+            q: tuple(b for b, c in self._queues.items() if q in c.borrow_from) for q in self._queues
+        }
+        self._used_skills = frozenset().union(*(q.skills for q in self._queues.values()))
+        # Service level outcomes per queue over its window: (at, met); counts [met, total].
+        self._outcomes: dict[QueueId, deque[tuple[float, bool]]] = {q: deque() for q in queues}
+        self._sl_counts: dict[QueueId, list[int]] = {q: [0, 0] for q in self._queues}
+        self._site_tz = site_tz if site_tz is not None else ZoneInfo("UTC")
+        self._day_end = float("-inf")  # when the current site-local day ends
         rng = rng if rng is not None else random.Random(0)
         self._policy = {q: QueuePolicy(cfg, rng) for q, cfg in self._queues.items()}
         self._agents: dict[AgentId, _Agent] = {}
@@ -134,6 +164,8 @@ class AcdCore(AcdQueries):
 
     def handle(self, msg: m.Input, now: float) -> list[m.Output]:
         out: list[m.Output] = []
+        if now >= self._day_end:
+            self._new_day(now)
         match msg:
             case m.AgentLogin():
                 self._login(msg, now, out)
@@ -168,24 +200,39 @@ class AcdCore(AcdQueries):
 
     def _login(self, msg: m.AgentLogin, now: float, out: list[m.Output]) -> None:
         levels = self._levels(msg)
+        penalties = self._penalties(msg)
+        unused = msg.skills - self._used_skills
         agent = self._agents.get(msg.agent_id)
         if agent is not None and agent.state is not AgentState.LOGGED_OUT:
-            # Already logged in (a second desktop, a reconnect): only the skills may change.
-            if agent.skills != msg.skills or agent.levels != levels:
+            # Already logged in (a second desktop, a reconnect): skills and penalties may change.
+            if agent.skills != msg.skills or agent.levels != levels or agent.penalties != penalties:
                 self._unserve(agent)
                 self._set_skills(agent, msg.skills, levels)
+                agent.penalties = penalties
                 if agent.state is AgentState.READY:
                     agent.gen = next(self._seq)
                     self._index_ready(agent)
+                if unused:
+                    out.append(m.AgentSkillUnused(agent.id, unused))
             return
         if agent is None:
             agent = _Agent(
                 msg.agent_id, msg.skills, AgentState.LOGGED_OUT, None, None, now, len(self._agents)
             )
             self._agents[msg.agent_id] = agent
-        agent.ronas, agent.calls, agent.keys = 0, {}, {}
+        agent.ronas, agent.calls, agent.keys, agent.penalties = 0, {}, {}, penalties
         self._set_skills(agent, msg.skills, levels)
         self._set_state(agent, AgentState.NOT_READY, now, out, reason=LOGIN_REASON)
+        if unused:
+            out.append(m.AgentSkillUnused(agent.id, unused))
+
+    def _penalties(self, msg: m.AgentLogin) -> dict[QueueId, int]:
+        for qid, penalty in msg.penalties.items():
+            if qid not in self._queues:
+                raise UnknownQueue(f"agent {msg.agent_id}: penalty for unknown queue {qid}")
+            if penalty < 0:
+                raise InvalidPenalty(f"agent {msg.agent_id}: penalty {penalty} for {qid} < 0")
+        return {q: p for q, p in msg.penalties.items() if p}
 
     def _levels(self, msg: m.AgentLogin) -> dict[str, int]:
         for skill, level in msg.skill_levels.items():
@@ -315,6 +362,9 @@ class AcdCore(AcdQueries):
         if call is None:
             return  # never queued, already gone, or accepted (CallFinished frees the agent)
         del self._members[call.queue_id][call.id]
+        q = self._queues[call.queue_id]
+        if now - call.enqueued_at >= q.short_abandon_s:  # an abandon; short ones do not count
+            self._record_outcome(q, now, False)
         self._cancel_call_timers(call, out)
         for agent_id in tuple(call.offers):
             agent = self._agents[agent_id]
@@ -340,6 +390,8 @@ class AcdCore(AcdQueries):
         self._cancel_call_timers(call, out)
         self._accepted[call.id] = agent.id
         self._answers[call.queue_id].append(now)
+        q = self._queues[call.queue_id]
+        self._record_outcome(q, now, now - call.enqueued_at <= q.sl_threshold_s)
         agent.ronas = 0
         agent.calls[call.queue_id] = agent.calls.get(call.queue_id, 0) + 1
         self._set_state(agent, AgentState.ON_CALL, now, out, call_id=call.id)
@@ -455,6 +507,37 @@ class AcdCore(AcdQueries):
         if moved:
             self._dispatch(now, out)
 
+    def _record_outcome(self, q: QueueConfig, now: float, met: bool) -> None:
+        """An answer (met: within the SL threshold) or abandon in the queue, for its SL."""
+        self._outcomes[q.id].append((now, met))
+        counts = self._sl_counts[q.id]
+        counts[0] += met
+        counts[1] += 1
+        if self._borrowers[q.id]:
+            self._dirty.update(self._borrowers[q.id])
+
+    def _new_day(self, now: float) -> None:
+        """A new site-local day: "least_calls" counts restart; READY agents are re-ordered."""
+        local = datetime.fromtimestamp(now, tz=self._site_tz)
+        tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), self._site_tz)
+        first = self._day_end == float("-inf")
+        self._day_end = tomorrow.timestamp()
+        if first:
+            return
+        for agent in self._agents.values():
+            agent.calls = {}
+        for qid, q in self._queues.items():
+            if q.strategy != "least_calls":
+                continue
+            for band, heap in enumerate(self._ready[qid]):
+                fresh: LazyHeap[AgentEntry] = LazyHeap(self._agent_entry_live)
+                for entry in heap:
+                    agent = self._agents[entry[5]]
+                    key = (0.0, agent.idle_since, agent.idle_seq)
+                    agent.keys[qid] = key
+                    fresh.push((entry[0], *key, entry[4], entry[5]))
+                self._ready[qid][band] = fresh
+
     # --- routing -------------------------------------------------------------------------
 
     def _dispatch(self, now: float, out: list[m.Output]) -> None:
@@ -481,18 +564,17 @@ class AcdCore(AcdQueries):
                     best = pick
             if best is None:
                 return
-            _, qid, step, band = best
+            _, qid, step, agent_qid, band = best
             call = self._calls[some(self._waiting[qid][step].pop())[4]]
-            strategy = self._queues[qid].strategy
-            if strategy == "ring_all":
+            if agent_qid == qid and self._queues[qid].strategy == "ring_all":
                 agents = [e for b in range(step + 1) for e in _drain(self._ready[qid][b])]
                 agents.sort()
-                self._offer(call, [self._agents[e[4]] for e in agents], now, out)
+                self._offer(call, [self._agents[e[5]] for e in agents], now, out)
                 continue
-            entry = some(self._ready[qid][band].pop())
-            if strategy in ("round_robin", "weighted_random"):
-                self._policy[qid].picked(entry[:3])
-            self._offer(call, [self._agents[entry[4]]], now, out)
+            entry = some(self._ready[agent_qid][band].pop())
+            if self._queues[agent_qid].strategy in ("round_robin", "weighted_random"):
+                self._policy[agent_qid].picked((entry[1], entry[2], entry[3]))
+            self._offer(call, [self._agents[entry[5]]], now, out)
 
     def _best_pick(self, qid: QueueId, now: float) -> _Pick | None:
         """The queue's first call (in its order) that has an acceptable READY agent, and the
@@ -513,15 +595,45 @@ class AcdCore(AcdQueries):
                     continue
                 if found is None or call < found[0]:
                     found = (call, step, best_agent[1])
+        agent_qid = qid
         if found is None:
-            return None
+            if not self._queues[qid].borrow_from:
+                return None
+            borrowed = self._borrowed_pick(qid, now)
+            if borrowed is None:
+                return None
+            found, agent_qid = (borrowed[0], borrowed[1], borrowed[3]), borrowed[2]
         entry = found[0]
         q = self._queues[qid]
         if q.priority_aging_per_s <= 0:  # the entry starts with (-priority, enqueued_at, seq)
-            return (entry[0], entry[1], entry[2]), qid, found[1], found[2]
+            return (entry[0], entry[1], entry[2]), qid, found[1], agent_qid, found[2]
         c = self._calls[entry[4]]
         prio = effective_priority(q, c.priority, c.enqueued_at, now)
-        return (-prio, c.enqueued_at, c.seq), qid, found[1], found[2]
+        return (-prio, c.enqueued_at, c.seq), qid, found[1], agent_qid, found[2]
+
+    def _borrowed_pick(
+        self, qid: QueueId, now: float
+    ) -> tuple[CallEntry, int, QueueId, int] | None:
+        """The queue's first waiting call, and the best READY agent (lender's order) of a
+        lending queue whose service level is met; None if either is missing."""
+        head: tuple[CallEntry, int] | None = None
+        for step, calls in enumerate(self._waiting[qid]):
+            call = calls.peek()
+            if call is not None and (head is None or call < head[0]):
+                head = (call, step)
+        if head is None:
+            return None
+        best: tuple[AgentEntry, QueueId, int] | None = None
+        for lender in self._queues[qid].borrow_from:
+            if not self.service_level_met(lender, now):
+                continue
+            for band, agents in enumerate(self._ready[lender]):
+                top = agents.peek()
+                if top is not None and (best is None or top < best[0]):
+                    best = (top, lender, band)
+        if best is None:
+            return None
+        return head[0], head[1], best[1], best[2]
 
     def _offer(self, call: _Call, agents: list[_Agent], now: float, out: list[m.Output]) -> None:
         call.offers = [a.id for a in agents]
@@ -612,8 +724,10 @@ class AcdCore(AcdQueries):
                     levels=agent.levels,
                 )
                 agent.keys[qid] = key
-            self._ready[qid][band].push((*key, agent.gen, agent.id))
+            self._ready[qid][band].push((agent.penalties.get(qid, 0), *key, agent.gen, agent.id))
             self._dirty.add(qid)
+            if self._borrowers[qid]:
+                self._dirty.update(self._borrowers[qid])
 
     def _end_wrapup_timer(self, agent: _Agent, out: list[m.Output]) -> None:
         key = wrapup_timer_key(agent.id)
@@ -633,8 +747,8 @@ class AcdCore(AcdQueries):
         return agent
 
     def _agent_entry_live(self, entry: AgentEntry) -> bool:
-        agent = self._agents.get(entry[4])
-        return agent is not None and agent.state is AgentState.READY and agent.gen == entry[3]
+        agent = self._agents.get(entry[5])
+        return agent is not None and agent.state is AgentState.READY and agent.gen == entry[4]
 
     def _call_entry_live(self, entry: CallEntry) -> bool:
         call = self._calls.get(entry[4])

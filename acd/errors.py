@@ -35,3 +35,7 @@ class InvalidSkills(AcdError):
 
 class CallNotWaiting(AcdError):
     """The request needs a waiting call, and the call is with an agent, gone, or unknown."""
+
+
+class InvalidPenalty(AcdError):
+    """A login whose queue penalty is negative."""

@@ -22,11 +22,19 @@ from contactcenter.ids import AgentId, CallId, QueueId
 class AgentLogin:
     """`skill_levels` says how well (1-10) the agent masters some of `skills`; a skill without
     a level counts as DEFAULT_SKILL_LEVEL (5). Levels matter only to queues that require
-    levels or pick the most skilled agent."""
+    levels or pick the most skilled agent.
+
+    `penalties` (app_queue's member penalty, >= 0, default 0) per queue the agent serves: a
+    queue offers its calls to its READY agents of the lowest penalty first, and to agents of
+    a higher penalty only when no agent of a lower one is READY (and acceptable). The queue's
+    strategy orders agents within one penalty. Which queues an agent serves still follows
+    from skills (and levels): a penalty for a queue the agent does not serve has no effect;
+    one for an unknown queue is refused (UnknownQueue)."""
 
     agent_id: AgentId
     skills: frozenset[str]
     skill_levels: Mapping[str, int] = field(default_factory=dict)
+    penalties: Mapping[QueueId, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +222,14 @@ class CallMoved:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class AgentSkillUnused:
+    """The agent logged in with skills that no queue requires (accepted; the shell warns)."""
+
+    agent_id: AgentId
+    skills: frozenset[str]
+
+
 Output = (
     OfferCall
     | WithdrawOffer
@@ -223,4 +239,5 @@ Output = (
     | OfferTimedOut
     | CallOverflowed
     | CallMoved
+    | AgentSkillUnused
 )

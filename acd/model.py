@@ -159,9 +159,11 @@ class QueueConfig:
       before the queue has answered enough calls to measure its rate (docs/metrics.md).
     * `hours`, `after_hours_action`, `closed_action`: see QueueStatus (None: always open /
       no action, the caller is queued as before).
-    * `penalty` of agents: see AgentLogin.penalties. `borrow_from`: queues whose agents this
-      queue may take (whatever their skills) while the lending queue's own service level over
-      the last `sl_window_s` is at least its `sl_target` (see acd/core.py).
+    * `penalty` of agents: see AgentLogin.penalties.
+    * `borrow_from`: queues whose READY agents this queue may take (whatever their skills),
+      when none of its own is acceptable, only while the lending queue's service level over
+      its last `sl_window_s` seconds is at least the lender's `sl_target` (AcdQueries.
+      service_level; `short_abandon_s` as in docs/metrics.md).
     """
 
     id: QueueId
@@ -185,6 +187,7 @@ class QueueConfig:
     borrow_from: tuple[QueueId, ...] = ()
     sl_target: float = 0.8
     sl_window_s: float = 1800.0
+    short_abandon_s: float = 5.0
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:

@@ -34,6 +34,8 @@ class AcdQueries:
     _serving: dict[QueueId, set[AgentId]]
     _ready: dict[QueueId, list[LazyHeap[AgentEntry]]]
     _answers: dict[QueueId, deque[float]]  # times of the queue's recent answers, oldest first
+    _outcomes: dict[QueueId, deque[tuple[float, bool]]]
+    _sl_counts: dict[QueueId, list[int]]
 
     @property
     def queues(self) -> Mapping[QueueId, QueueConfig]:
@@ -84,7 +86,7 @@ class AcdQueries:
         """READY agents serving the queue, in the queue's order (default: longest idle first)."""
         if queue_id not in self._ready:
             raise UnknownQueue(queue_id)
-        return [e[4] for e in sorted(e for heap in self._ready[queue_id] for e in heap)]
+        return [e[5] for e in sorted(e for heap in self._ready[queue_id] for e in heap)]
 
     def position(self, call_id: CallId) -> int | None:
         """1-based place of a waiting call: 1 + how many calls of its queue would be served
@@ -130,6 +132,28 @@ class AcdQueries:
         if call.offers:
             return 0.0
         return some_int(self.position(call_id)) * self.service_interval_s(call.queue_id, now)
+
+    def service_level(self, queue_id: QueueId, now: float) -> float | None:
+        """The queue's service level over its last `sl_window_s` seconds, as in
+        docs/metrics.md: calls answered within `sl_threshold_s` of their enqueue time / (calls
+        answered + calls abandoned after waiting at least `short_abandon_s`), counting the
+        calls that were answered or abandoned in the window while in this queue. None before
+        any such call."""
+        q = self._queues.get(queue_id)
+        if q is None:
+            raise UnknownQueue(queue_id)
+        outcomes, counts = self._outcomes[queue_id], self._sl_counts[queue_id]
+        while outcomes and outcomes[0][0] <= now - q.sl_window_s:
+            _, met = outcomes.popleft()
+            counts[0] -= met
+            counts[1] -= 1
+        return counts[0] / counts[1] if counts[1] else None
+
+    def service_level_met(self, queue_id: QueueId, now: float) -> bool:
+        """Whether the queue may lend agents: its service_level is at least its `sl_target`
+        (and a queue with no outcome in its window yet counts as meeting it)."""
+        sl = self.service_level(queue_id, now)
+        return sl is None or sl >= self._queues[queue_id].sl_target
 
     def queue_status(self, queue_id: QueueId, now: float) -> QueueStatus:
         """Whether the queue takes calls at epoch time `now`, and if not, why and what the

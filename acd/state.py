@@ -9,12 +9,12 @@ from acd.model import AgentState
 from acd.routing import AgentKey
 from contactcenter.ids import AgentId, CallId, QueueId
 
-# Heap entries. Agents: (*AgentKey, gen, agent), per (queue, band). Calls: (*call_key, seq,
+# Heap entries. Agents: (penalty, *AgentKey, gen, agent), per (queue, band). Calls: (*call_key, seq,
 # gen, call), per (queue, widen step). `gen` (unique over the core's life, so a call id
 # enqueued again or an agent logging in again never revives an old entry) ties an entry to one
 # stint of the agent in READY / of the call waiting un-offered at one step; any later change
 # makes older entries stale.
-AgentEntry = tuple[float, float, int, int, AgentId]
+AgentEntry = tuple[int, float, float, int, int, AgentId]
 CallEntry = tuple[float, float, int, int, CallId]
 
 
@@ -43,7 +43,8 @@ class Agent:
     levels: dict[str, int] = field(default_factory=dict)
     bands: dict[QueueId, int] = field(default_factory=dict)  # queues served -> level band
     keys: dict[QueueId, AgentKey] = field(default_factory=dict)  # last place in each queue
-    calls: dict[QueueId, int] = field(default_factory=dict)  # answered since login
+    calls: dict[QueueId, int] = field(default_factory=dict)  # answered today (site-local)
+    penalties: dict[QueueId, int] = field(default_factory=dict)  # app_queue penalty, default 0
     ronas: int = 0  # consecutive RONAs
     call_queue: QueueId | None = None
     idle_since: float = 0.0
