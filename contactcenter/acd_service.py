@@ -20,6 +20,7 @@ WithdrawHandler = Callable[[m.WithdrawOffer], Awaitable[None]]
 StateHandler = Callable[[m.AgentStateChanged], Awaitable[None]]
 RonaHandler = Callable[[m.OfferTimedOut], Awaitable[None]]
 OverflowHandler = Callable[[m.CallOverflowed], Awaitable[None]]
+MovedHandler = Callable[[m.CallMoved], Awaitable[None]]
 
 
 class AcdService:
@@ -35,6 +36,7 @@ class AcdService:
         self.on_agent_state: StateHandler | None = None
         self.on_offer_timed_out: RonaHandler | None = None
         self.on_overflow: OverflowHandler | None = None
+        self.on_call_moved: MovedHandler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, message: m.Input) -> list[m.Output]:
@@ -77,8 +79,18 @@ class AcdService:
             elif isinstance(out, m.OfferTimedOut):
                 if self.on_offer_timed_out is not None:
                     await self.on_offer_timed_out(out)
-            elif isinstance(out, m.CallOverflowed) and self.on_overflow is not None:
-                await self.on_overflow(out)
+            elif isinstance(out, m.CallOverflowed):
+                if self.on_overflow is not None:
+                    await self.on_overflow(out)
+            elif isinstance(out, m.CallMoved):
+                if self.on_call_moved is not None:
+                    await self.on_call_moved(out)
+            elif isinstance(out, m.AgentSkillUnused):
+                logger.warning(
+                    "agent %s logged in with skills no queue uses: %s",
+                    out.agent_id,
+                    ", ".join(sorted(out.skills)),
+                )
         except Exception:
             logger.exception("ACD output handler failed on %r", out)
 

@@ -16,7 +16,7 @@ import socketio
 from aiohttp import web
 
 from acd.core import AcdCore
-from acd.model import QueueConfig, WidenStep
+from acd.model import QueueConfig
 from agent_desktop import assets
 from agent_desktop.namespaces import (
     WALLBOARD_NS,
@@ -82,24 +82,7 @@ RUNTIME = web.AppKey("runtime", Runtime)
 
 
 def queue_configs(settings: Settings) -> dict[QueueId, QueueConfig]:
-    return {
-        QueueId(q.id): QueueConfig(
-            id=QueueId(q.id),
-            name=q.name or q.id,
-            skills=frozenset(q.skills),
-            wrapup_s=q.wrapup_s,
-            offer_timeout_s=q.offer_timeout_s,
-            sl_threshold_s=q.sl_threshold_s,
-            skill_levels=dict(q.skill_levels),
-            widen=tuple(WidenStep(after, drop) for after, drop in q.widen),
-            priority_aging_per_s=q.priority_aging_per_s,
-            strategy=q.strategy,
-            max_consecutive_rona=q.max_consecutive_rona,
-            overflow_queue=QueueId(q.overflow_queue) if q.overflow_queue else None,
-            overflow_after_s=q.overflow_after_s,
-        )
-        for q in settings.queues
-    }
+    return settings.queue_configs()
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -156,7 +139,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     await db.warm()
     live = open_live_state(settings.redis_url, settings.redis_prefix)
     bus = EventBus()
-    acd = AcdService(AcdCore(queue_configs(settings)), clock)
+    acd = AcdService(AcdCore(queue_configs(settings), site_tz=settings.site_tz()), clock)
     notifier = SocketNotifier(sio)
     registry = ChannelRegistry()
     writer = HistoryWriter(db.history)

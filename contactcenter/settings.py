@@ -11,8 +11,11 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -25,13 +28,48 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from acd.model import MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, Strategy
+from acd.model import (
+    MAX_SKILL_LEVEL,
+    MIN_SKILL_LEVEL,
+    BusinessHours,
+    QueueAction,
+    QueueConfig,
+    Strategy,
+    TimeRange,
+    WidenStep,
+)
 from contactcenter.errors import ConfigError
+from contactcenter.ids import QueueId
 
 ENV_PREFIX = "CC_"
 
 NonNegative = Annotated[float, Field(ge=0)]
 Port = Annotated[int, Field(ge=0, le=65535)]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown timezone {name!r} (an IANA name such as Europe/Paris)") from exc
+
+
+def _parse_range(text: str) -> TimeRange:
+    """ "HH:MM-HH:MM" to minutes since midnight; 24:00 may end a range."""
+    match = _RANGE.match(text.strip())
+    if match is None:
+        raise ValueError(f"time range {text!r} is not HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if m1 > 59 or m2 > 59 or h1 > 23 or end > 24 * 60:
+        raise ValueError(f"time range {text!r} has an impossible time")
+    if start >= end:
+        raise ValueError(
+            f"time range {text!r} ends before it starts (split a night across two days)"
+        )
+    return (start, end)
 
 
 class _Section(BaseModel):
@@ -87,9 +125,26 @@ class QueueSettings(_Section):
     priority_aging_per_s: NonNegative = 0.0
     strategy: Strategy = "longest_idle"
     max_consecutive_rona: Annotated[int, Field(ge=0)] = 0
-    # Where a call still waiting overflow_after_s after entering this queue goes next.
+    # Where a call still waiting overflow_after_s after entering this queue goes next, or
+    # a call that enters it facing an estimated wait above overflow_when_ewt_exceeds_s.
     overflow_queue: str | None = None
     overflow_after_s: NonNegative | None = None
+    overflow_when_ewt_exceeds_s: NonNegative | None = None
+    # Handle time the estimated wait assumes before the queue has a measured answer rate.
+    ewt_default_handle_s: Annotated[float, Field(gt=0)] = 180.0
+    # Business hours: IANA timezone (default: the site's `timezone`), weekly opening hours
+    # (hours = { mon = ["09:00-12:30", "13:30-18:00"], ... }; a day not named is closed; no
+    # `hours` at all: open around the clock), holiday dates, and what to do when closed:
+    # "hangup", "overflow:<queue>", "voicemail" or "callback" (unset: queue as usual).
+    timezone: str | None = None
+    hours: dict[str, tuple[str, ...]] | None = None
+    holidays: tuple[date, ...] = ()
+    after_hours_action: str | None = None
+    closed_action: str | None = None
+    # Queues whose agents this queue may borrow while their service level is met.
+    borrow_from: tuple[str, ...] = ()
+    sl_target: Annotated[float, Field(ge=0, le=1)] = 0.8
+    sl_window_s: Annotated[float, Field(gt=0)] = 1800.0
 
     @field_validator("skill_levels")
     @classmethod
@@ -108,11 +163,89 @@ class QueueSettings(_Section):
             raise ValueError("widening steps must have strictly increasing times")
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            _zone(value)
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_valid(
+        cls, value: dict[str, tuple[str, ...]] | None
+    ) -> dict[str, tuple[str, ...]] | None:
+        if value is None:
+            return None
+        for day, ranges in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"{day!r} is not a weekday ({', '.join(WEEKDAYS)})")
+            parsed = sorted(_parse_range(r) for r in ranges)
+            for (_, end), (start, _) in pairwise(parsed):
+                if start < end:
+                    raise ValueError(f"{day}: time ranges {list(ranges)} overlap")
+        return value
+
+    @field_validator("after_hours_action", "closed_action")
+    @classmethod
+    def _action_valid(cls, value: str | None) -> str | None:
+        if value is not None:
+            QueueAction.parse(value)
+        return value
+
     @model_validator(mode="after")
     def _overflow_complete(self) -> QueueSettings:
-        if (self.overflow_queue is None) != (self.overflow_after_s is None):
-            raise ValueError("overflow_queue and overflow_after_s go together")
+        rules = (self.overflow_after_s, self.overflow_when_ewt_exceeds_s)
+        if (self.overflow_queue is None) != all(r is None for r in rules):
+            raise ValueError(
+                "overflow_queue goes with overflow_after_s and/or overflow_when_ewt_exceeds_s"
+                " (overflow_queue and overflow_after_s go together)"
+            )
+        if self.id in self.borrow_from:
+            raise ValueError(f"queue {self.id!r} cannot borrow from itself")
         return self
+
+    def to_config(self, site_timezone: str = "UTC") -> QueueConfig:
+        """The ACD core's view of this queue (validated already)."""
+        hours = None
+        if self.hours is not None or self.holidays:
+            weekly = None
+            if self.hours is not None:
+                weekly = {
+                    WEEKDAYS.index(day): tuple(sorted(_parse_range(r) for r in ranges))
+                    for day, ranges in self.hours.items()
+                }
+            hours = BusinessHours(
+                _zone(self.timezone or site_timezone), weekly, frozenset(self.holidays)
+            )
+
+        def action(text: str | None) -> QueueAction | None:
+            return QueueAction.parse(text) if text is not None else None
+
+        return QueueConfig(
+            id=QueueId(self.id),
+            name=self.name or self.id,
+            skills=frozenset(self.skills),
+            wrapup_s=self.wrapup_s,
+            offer_timeout_s=self.offer_timeout_s,
+            sl_threshold_s=self.sl_threshold_s,
+            skill_levels=dict(self.skill_levels),
+            widen=tuple(WidenStep(after, drop) for after, drop in self.widen),
+            priority_aging_per_s=self.priority_aging_per_s,
+            strategy=self.strategy,
+            max_consecutive_rona=self.max_consecutive_rona,
+            overflow_queue=QueueId(self.overflow_queue) if self.overflow_queue else None,
+            overflow_after_s=self.overflow_after_s,
+            overflow_when_ewt_exceeds_s=self.overflow_when_ewt_exceeds_s,
+            ewt_default_handle_s=self.ewt_default_handle_s,
+            hours=hours,
+            after_hours_action=action(self.after_hours_action),
+            closed_action=action(self.closed_action),
+            borrow_from=tuple(QueueId(q) for q in self.borrow_from),
+            sl_target=self.sl_target,
+            sl_window_s=self.sl_window_s,
+            short_abandon_s=self.short_abandon_s,
+        )
 
 
 class WallboardSettings(_Section):
@@ -127,6 +260,9 @@ class Settings(BaseModel):
     # Prefix of every live-state key in Redis (several sites can share one Redis).
     redis_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "cc:"
     log_level: str = "INFO"
+    # The site's IANA timezone: when "least calls today" restarts, and the default timezone
+    # of queues' business hours.
+    timezone: str = "UTC"
     http: HttpSettings = HttpSettings()
     agi: AgiSettings = AgiSettings()
     ami: AmiSettings = AmiSettings()
@@ -153,6 +289,12 @@ class Settings(BaseModel):
             raise ValueError("must be a redis:// URL, or empty for in-memory live state")
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _site_zone(cls, value: str) -> str:
+        _zone(value)
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -173,14 +315,25 @@ class Settings(BaseModel):
             details = InitErrorDetails(type=error, loc=(i, "overflow_queue"), input=target)
             return ValidationError.from_exception_data("queues", [details])
 
+        def unknown(i: int, key: str, target: str) -> ValidationError:
+            known = ", ".join(index)
+            error = PydanticCustomError(
+                "unknown_queue", f"queue {target!r} does not exist (queues: {known})"
+            )
+            details = InitErrorDetails(type=error, loc=(i, key), input=target)
+            return ValidationError.from_exception_data("queues", [details])
+
         for i, q in enumerate(queues):
             if q.overflow_queue is not None and q.overflow_queue not in index:
-                known = ", ".join(index)
-                raise refuse(
-                    i,
-                    "unknown_queue",
-                    f"queue {q.overflow_queue!r} does not exist (queues: {known})",
-                )
+                raise unknown(i, "overflow_queue", q.overflow_queue)
+            for lender in q.borrow_from:
+                if lender not in index:
+                    raise unknown(i, "borrow_from", lender)
+            for key in ("after_hours_action", "closed_action"):
+                text = getattr(q, key)
+                target = QueueAction.parse(text).queue if text is not None else None
+                if target is not None and target not in index:
+                    raise unknown(i, key, target)
         for i, q in enumerate(queues):
             path, node = [q.id], q.overflow_queue
             while node is not None:
@@ -200,6 +353,13 @@ class Settings(BaseModel):
         if self.default_queue not in ids:
             raise ValueError(f"default_queue {self.default_queue!r} is not one of the queues {ids}")
         return self
+
+    def queue_configs(self) -> dict[QueueId, QueueConfig]:
+        """Every queue as the ACD core takes it."""
+        return {QueueId(q.id): q.to_config(self.timezone) for q in self.queues}
+
+    def site_tz(self) -> ZoneInfo:
+        return _zone(self.timezone)
 
     def queue(self, queue_id: str) -> QueueSettings:
         for q in self.queues:
@@ -245,17 +405,22 @@ def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
     pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
     section_pattern = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
     wanted_section = names[0] if len(names) > 1 else None
+    # In an array of tables ([[queues]]), loc's number after the name picks the table.
+    wanted_index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
     current: str | None = None
+    seen: dict[str, int] = {}
     fallback: int | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         heading = section_pattern.match(line)
         if heading:
             current = heading.group(1)
+            seen[current] = seen.get(current, -1) + 1
             if wanted_section == current and len(names) == 1:
                 return number
             continue
         if pattern.match(line):
-            if current == wanted_section:
+            right_table = wanted_index is None or seen.get(current or "", 0) == wanted_index
+            if current == wanted_section and right_table:
                 return number
             fallback = fallback or number
     return fallback

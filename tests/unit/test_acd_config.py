@@ -3,11 +3,12 @@ load, naming the file, line and key, when they cannot work."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from acd.model import QueueConfig, WidenStep
+from acd.model import QueueAction, QueueConfig, WidenStep
 from contactcenter.app import queue_configs
 from contactcenter.errors import ConfigError
 from contactcenter.ids import QueueId
@@ -125,3 +126,78 @@ def test_widening_steps_out_of_order_and_unknown_strategies_are_refused(tmp_path
 def test_an_overflow_target_needs_its_time(tmp_path: Path) -> None:
     message = refusal(tmp_path, GOOD.replace("overflow_after_s = 120\n", ""))
     assert "overflow_queue and overflow_after_s go together" in message
+
+
+HOURS = """\
+default_queue = "sales"
+timezone = "America/New_York"
+
+[[queues]]
+id = "sales"
+skills = ["sales"]
+hours = { mon = ["09:00-12:30", "13:30-18:00"], sat = ["10:00-24:00"] }
+holidays = [2026-12-25, "2027-01-01"]
+after_hours_action = "voicemail"
+closed_action = "overflow:general"
+overflow_queue = "general"
+overflow_when_ewt_exceeds_s = 300
+ewt_default_handle_s = 240
+borrow_from = ["general"]
+sl_target = 0.9
+sl_window_s = 900
+
+[[queues]]
+id = "general"
+timezone = "Europe/Paris"
+holidays = [2026-12-25]
+"""
+
+
+def test_hours_actions_ewt_overflow_and_borrowing_reach_the_acd(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, HOURS), environ={})
+    sales = queue_configs(settings)[QueueId("sales")]
+    assert sales.hours is not None and sales.hours.tz.key == "America/New_York"  # the site's
+    assert sales.hours.weekly == {0: ((540, 750), (810, 1080)), 5: ((600, 1440),)}
+    assert sales.hours.holidays == frozenset({date(2026, 12, 25), date(2027, 1, 1)})
+    assert sales.after_hours_action == QueueAction("voicemail")
+    assert sales.closed_action == QueueAction("overflow", QueueId("general"))
+    assert (sales.overflow_after_s, sales.overflow_when_ewt_exceeds_s) == (None, 300)
+    assert (sales.ewt_default_handle_s, sales.borrow_from) == (240, ("general",))
+    assert (sales.sl_target, sales.sl_window_s) == (0.9, 900)
+    general = queue_configs(settings)[QueueId("general")]
+    assert general.hours is not None and general.hours.weekly is None  # open all week
+    assert general.hours.tz.key == "Europe/Paris"
+    assert settings.site_tz().key == "America/New_York"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "where", "key", "reason"),
+    [
+        ('"09:00-12:30"', '"12:30-09:00"', ":7", "queues.0.hours", "ends before it starts"),
+        ('"09:00-12:30"', '"9h-12h"', ":7", "queues.0.hours", "is not HH:MM-HH:MM"),
+        ('"13:30-18:00"', '"12:00-18:00"', ":7", "queues.0.hours", "overlap"),
+        ('"10:00-24:00"', '"10:00-25:00"', ":7", "queues.0.hours", "impossible time"),
+        ("sat =", "saturday =", ":7", "queues.0.hours", "'saturday' is not a weekday"),
+        ('"voicemail"', '"voicemale"', ":9", "after_hours_action", "unknown action"),
+        ('"overflow:general"', '"overflow:nowhere"', ":10", "closed_action", "'nowhere' does"),
+        ('"overflow:general"', '"overflow"', ":10", "closed_action", "needs a queue"),
+        ('["general"]', '["ghost"]', ":14", "queues.0.borrow_from", "'ghost' does not exist"),
+        ('["general"]', '["sales"]', "cc.toml", "queues.0", "cannot borrow from itself"),
+        ("sl_target = 0.9", "sl_target = 1.5", ":15", "sl_target", "less than or equal to 1"),
+        ("= 300", "= -3", ":12", "overflow_when_ewt_exceeds_s", "greater than or equal to 0"),
+        ('"Europe/Paris"', '"Mars/Olympus"', ":20", "queues.1.timezone", "unknown timezone"),
+        ("holidays = [2026-12-25]", 'holidays = ["12/25"]', ":21", "queues.1.holidays", "date"),
+    ],
+)
+def test_bad_hours_actions_and_borrowing_are_refused_with_file_line_and_key(
+    tmp_path: Path, before: str, after: str, where: str, key: str, reason: str
+) -> None:
+    assert before in HOURS
+    message = refusal(tmp_path, HOURS.replace(before, after))
+    assert where in message and key in message and reason in message, message
+
+
+def test_an_unknown_site_timezone_is_refused(tmp_path: Path) -> None:
+    message = refusal(tmp_path, HOURS.replace('"America/New_York"', '"Nowhere/Town"'))
+    assert "cc.toml:2" in message and "key 'timezone'" in message
+    assert "unknown timezone 'Nowhere/Town'" in message
