@@ -156,6 +156,7 @@ class AcdCore(AcdQueries):
             q: deque(maxlen=EWT_MAX_ANSWERS) for q in self._queues
         }
         self._ewt_check: list[_Call] = []  # calls that just entered a queue with an EWT rule
+        self._ewt_visited: dict[CallId, set[QueueId]] = {}  # queues seen in one input's chain
         self._timers: dict[str, Timer] = {}
         self._dirty: set[QueueId] = set()  # queues that may have a call and a READY agent
         self._seq = itertools.count(1)
@@ -192,8 +193,10 @@ class AcdCore(AcdQueries):
             case _:
                 assert_never(msg)
         self._dispatch(now, out)
-        while self._ewt_check:
-            self._overflow_on_ewt(now, out)
+        if self._ewt_check:
+            while self._ewt_check:
+                self._overflow_on_ewt(now, out)
+            self._ewt_visited.clear()
         return out
 
     # --- agents --------------------------------------------------------------------------
@@ -500,8 +503,12 @@ class AcdCore(AcdQueries):
             limit = q.overflow_when_ewt_exceeds_s
             if limit is None or q.overflow_queue is None:
                 continue
+            visited = self._ewt_visited.setdefault(call.id, {call.queue_id})
+            if q.overflow_queue in visited:
+                continue  # went round a cycle of estimate overflows within one input: stay
             ewt = self.estimated_wait_s(call.id, now)
             if ewt is not None and ewt > limit:
+                visited.add(q.overflow_queue)
                 self._overflow(call, now, out)
                 moved = True
         if moved:

@@ -71,6 +71,11 @@ class AcdQueries:
         call = self._calls.get(call_id)
         return tuple(call.offers) if call is not None else ()
 
+    def target_of(self, call_id: CallId) -> AgentId | None:
+        """The agent a waiting call is directed to (None: an ordinary call, or not waiting)."""
+        call = self._calls.get(call_id)
+        return call.target if call is not None else None
+
     def agent_of(self, call_id: CallId) -> AgentId | None:
         """The agent who accepted this call and has not finished it yet."""
         return self._accepted.get(call_id)

@@ -4,7 +4,8 @@ A model is built only from what the core emits (offers, withdrawals, state chang
 which requests it accepted. After every step: no agent holds two calls, no call is offered to
 two agents, every live call is waiting, offered or accepted exactly once, the core's queries
 agree with its own outputs, refused requests change nothing, and no READY agent idles while a
-call they serve waits un-offered.
+call they serve waits un-offered. Directed calls (to one agent), supervisor moves and hold are
+in the mix: a directed call rings only its agent, and waits only while that agent is not READY.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ from hypothesis.stateful import (
 
 from acd import messages as m
 from acd.core import AcdCore
-from acd.errors import AcdError, InvalidTransition, OfferNotFound, UnknownAgent
+from acd.errors import (
+    AcdError,
+    CallNotWaiting,
+    InvalidTransition,
+    OfferNotFound,
+    UnknownAgent,
+)
 from acd.index import LazyHeap
 from acd.model import AgentState, QueueConfig
 from acd.virtual import VirtualAcd
@@ -57,6 +64,12 @@ class Model:
     accepted: dict[CallId, AgentId] = field(default_factory=dict)
     queued: dict[CallId, QueueId] = field(default_factory=dict)  # waiting, offered or not
     skills: dict[AgentId, frozenset[str]] = field(default_factory=dict)
+    targets: dict[CallId, AgentId] = field(default_factory=dict)  # directed waiting calls
+
+    def logged_in(self, agent: AgentId | None) -> bool:
+        return agent is not None and self.state.get(agent, AgentState.LOGGED_OUT) is not (
+            AgentState.LOGGED_OUT
+        )
 
 
 class AcdMachine(RuleBasedStateMachine):
@@ -89,14 +102,28 @@ class AcdMachine(RuleBasedStateMachine):
                 assert out.call_id not in md.offers, "a call offered to two agents"
                 assert out.call_id in md.queued and out.call_id not in md.accepted
                 assert md.state.get(out.agent_id) is AgentState.READY, "offer to a busy agent"
-                assert QUEUES[out.queue_id].skills <= md.skills[out.agent_id]
+                target = md.targets.get(out.call_id)
+                assert target in (None, out.agent_id), "a directed call rang another agent"
+                if target is None:
+                    assert QUEUES[out.queue_id].skills <= md.skills[out.agent_id]
                 assert md.queued[out.call_id] == out.queue_id
                 md.offers[out.call_id] = out.agent_id
             elif isinstance(out, m.WithdrawOffer):
                 assert md.offers.pop(out.call_id) == out.agent_id
+            elif isinstance(out, m.OfferTimedOut):
+                if md.targets.get(out.call_id) == out.agent_id:
+                    del md.targets[out.call_id]  # a RONA makes a directed call ordinary
+            elif isinstance(out, m.CallMoved):
+                md.queued[out.call_id] = out.to_queue
+                md.targets.pop(out.call_id, None)
+                if out.to_agent is not None:
+                    md.targets[out.call_id] = out.to_agent
             elif isinstance(out, m.AgentStateChanged):
                 md.state[out.agent_id] = out.state
-                if out.state in (AgentState.RINGING, AgentState.ON_CALL):
+                if out.state is AgentState.LOGGED_OUT:
+                    for call in [c for c, a in md.targets.items() if a == out.agent_id]:
+                        del md.targets[call]
+                if out.state in (AgentState.RINGING, AgentState.ON_CALL, AgentState.ON_HOLD):
                     assert out.call_id is not None
                     held = md.holds.get(out.agent_id)
                     assert held in (None, out.call_id), "an agent holding two calls"
@@ -124,7 +151,7 @@ class AcdMachine(RuleBasedStateMachine):
 
     @rule(agent=agents)
     def logout(self, agent: AgentId) -> None:
-        if self.model.state.get(agent) is AgentState.ON_CALL:
+        if self.model.state.get(agent) in (AgentState.ON_CALL, AgentState.ON_HOLD):
             self.refused(m.AgentLogout(agent), InvalidTransition)
         else:
             self.submit(m.AgentLogout(agent))
@@ -155,9 +182,47 @@ class AcdMachine(RuleBasedStateMachine):
             self.model.queued[call] = queue
             self.submit(msg)
 
+    @rule(call=calls, queue=queues, priority=st.integers(0, 2), agent=agents)
+    def enqueue_for(self, call: CallId, queue: QueueId, priority: int, agent: AgentId) -> None:
+        """A transfer or callback for one agent."""
+        msg = m.EnqueueCall(call, queue, priority, target_agent=agent)
+        if call in self.model.queued or call in self.model.accepted:
+            self.refused(msg, InvalidTransition)
+            return
+        self.model.queued[call] = queue
+        if self.model.logged_in(agent):
+            self.model.targets[call] = agent
+        self.submit(msg)
+
+    @rule(call=calls, queue=st.one_of(st.none(), queues), agent=st.one_of(st.none(), agents))
+    def supervisor_moves(self, call: CallId, queue: QueueId | None, agent: AgentId | None) -> None:
+        msg = m.MoveCall(call, queue, agent)
+        if call not in self.model.queued:
+            self.refused(msg, CallNotWaiting)
+        elif agent is not None and agent not in self.model.state:
+            self.refused(msg, UnknownAgent)
+        elif agent is not None and not self.model.logged_in(agent):
+            self.refused(msg, InvalidTransition)
+        else:
+            self.submit(msg)
+            assert self.model.queued[call] == (queue or self.model.queued[call])
+            assert self.model.targets.get(call) == agent
+
+    @rule(agent=agents, on_hold=st.booleans())
+    def hold(self, agent: AgentId, on_hold: bool) -> None:
+        call = self.model.holds.get(agent)
+        state = self.model.state.get(agent)
+        if state not in (AgentState.ON_CALL, AgentState.ON_HOLD) or call is None:
+            error = UnknownAgent if state is None else InvalidTransition
+            self.refused(m.AgentHold(agent, call or CALLS[0], on_hold), error)
+            return
+        self.submit(m.AgentHold(agent, call, on_hold))
+        assert self.model.state[agent] is (AgentState.ON_HOLD if on_hold else AgentState.ON_CALL)
+
     @rule(call=calls)
     def caller_hangs_up(self, call: CallId) -> None:
         self.model.queued.pop(call, None)
+        self.model.targets.pop(call, None)
         self.submit(m.RemoveCall(call))
         assert call not in self.model.offers
 
@@ -168,6 +233,7 @@ class AcdMachine(RuleBasedStateMachine):
             return
         self.submit(m.AcceptOffer(call, agent))
         del self.model.offers[call], self.model.queued[call]
+        self.model.targets.pop(call, None)
         self.model.accepted[call] = agent
         assert self.model.state[agent] is AgentState.ON_CALL
 
@@ -220,6 +286,7 @@ class AcdMachine(RuleBasedStateMachine):
             assert core.queue_of(call) == md.queued.get(call)
             assert core.offer_of(call) == md.offers.get(call)
             assert core.agent_of(call) == md.accepted.get(call)
+            assert core.target_of(call) == md.targets.get(call)
 
     @invariant()
     def agents_agree_with_their_state_changes(self) -> None:
@@ -229,25 +296,29 @@ class AcdMachine(RuleBasedStateMachine):
         for call, agent in md.offers.items():
             assert md.state[agent] is AgentState.RINGING and md.holds[agent] == call
         for call, agent in md.accepted.items():
-            assert md.state[agent] is AgentState.ON_CALL and md.holds[agent] == call
+            assert md.state[agent] in (AgentState.ON_CALL, AgentState.ON_HOLD)
+            assert md.holds[agent] == call
         for agent, state in md.state.items():
             view = core.agent_state(agent)
             assert view.state is state
             if state is AgentState.RINGING:
                 assert md.offers[md.holds[agent]] == agent
                 assert f"offer:{view.call_id}:{agent}" in self.acd.timers
-            elif state is AgentState.ON_CALL:
+            elif state in (AgentState.ON_CALL, AgentState.ON_HOLD):
                 assert md.accepted[md.holds[agent]] == agent
             if state is AgentState.WRAP_UP:
                 assert f"wrapup:{agent}" in self.acd.timers
 
     @invariant()
     def no_ready_agent_idles_while_a_call_they_serve_waits(self) -> None:
-        core = self.acd.core
+        core, md = self.acd.core, self.model
         for q in QUEUES:
             unoffered = [c for c in core.waiting(q) if core.offer_of(c) is None]
-            if unoffered:
+            if [c for c in unoffered if c not in md.targets]:
                 assert core.ready_agents(q) == [], (q, unoffered)
+            for call in unoffered:
+                if call in md.targets:
+                    assert md.state[md.targets[call]] is not AgentState.READY, call
 
     @invariant()
     def timers_are_only_for_live_offers_and_wrap_ups(self) -> None:
@@ -292,6 +363,21 @@ def test_long_random_runs_keep_the_invariants(seed: int) -> None:
         (2, lambda: sm.ready_or_not(rnd.choice(AGENTS), rnd.choice(["break", "lunch"]))),
         (5, lambda: sm.enqueue(rnd.choice(CALLS), rnd.choice(sorted(QUEUES)), rnd.randint(0, 2))),
         (2, lambda: sm.caller_hangs_up(rnd.choice(CALLS))),
+        (
+            2,
+            lambda: sm.enqueue_for(
+                rnd.choice(CALLS), rnd.choice(sorted(QUEUES)), rnd.randint(0, 2), rnd.choice(AGENTS)
+            ),
+        ),
+        (
+            1,
+            lambda: sm.supervisor_moves(
+                rnd.choice(CALLS),
+                rnd.choice([None, *sorted(QUEUES)]),
+                rnd.choice([None, *AGENTS]),
+            ),
+        ),
+        (2, lambda: sm.hold(rnd.choice(AGENTS), rnd.random() < 0.6)),
         (1, lambda: sm.accept(rnd.choice(CALLS), rnd.choice(AGENTS))),
         (5, pick_offer),
         (4, pick_accepted),

@@ -194,3 +194,18 @@ def test_actions_and_hours_refuse_nonsense() -> None:
         BusinessHours(weekly={0: ((540, 720), (700, 800))})
     with pytest.raises(ValueError, match="weekday 7"):
         BusinessHours(weekly={7: ((540, 720),)})
+
+
+def test_estimate_overflows_stop_when_they_come_round_to_a_queue_already_left() -> None:
+    # Settings refuse overflow cycles; the core still never loops on one built by hand.
+    a, b = QueueId("a"), QueueId("b")
+    queues = {
+        a: QueueConfig(a, "A", frozenset(), overflow_queue=b, overflow_when_ewt_exceeds_s=0),
+        b: QueueConfig(b, "B", frozenset(), overflow_queue=a, overflow_when_ewt_exceeds_s=0),
+    }
+    acd = VirtualAcd(AcdCore(queues), now=T0)
+    out = acd.submit(m.EnqueueCall(CallId("x"), a))
+    assert [o for o in out if isinstance(o, m.CallOverflowed)] == [
+        m.CallOverflowed(CallId("x"), a, b, T0)
+    ]
+    assert acd.core.queue_of(CallId("x")) == b
