@@ -125,7 +125,7 @@ class AgentService:
         info = self.agents.get(agent_id)
         if info is None or info.sockets > 0:
             return
-        if info.state in (AgentState.ON_CALL.value,):
+        if info.state in (AgentState.ON_CALL.value, AgentState.ON_HOLD.value):
             return  # never log out an agent in a call; the call's end puts them in wrap-up
         task = asyncio.get_running_loop().create_task(self.logout(agent_id))
         self._tasks.add(task)
@@ -156,7 +156,7 @@ class AgentService:
         info.reason, info.call_id = event.reason, event.call_id
         # After-call work ends when the agent leaves wrap-up, or goes straight on from a call
         # (a queue without wrap-up time).
-        busy = (AgentState.WRAP_UP.value, AgentState.ON_CALL.value)
+        busy = (AgentState.WRAP_UP.value, AgentState.ON_CALL.value, AgentState.ON_HOLD.value)
         left_wrap = previous in busy and event.state.value not in busy
         if left_wrap and self.wrap_finished_hook is not None:
             await self.wrap_finished_hook(event.agent_id, event.at)
