@@ -20,8 +20,9 @@ Semantics the shell can rely on:
   READY agent its queue's strategy picks among the acceptable ones (skills include all of the
   queue's skills, levels meet the requirement as widened for the call's wait). Default queues:
   priority without aging, longest idle agent. A "ring_all" queue offers the call to every
-  acceptable READY agent; the first AcceptOffer wins and the others get WithdrawOffer
-  "answered_elsewhere". See acd/routing.py for bands, aging and strategies.
+  acceptable READY agent (of the lowest penalty among them); the first AcceptOffer wins and
+  the others get WithdrawOffer "answered_elsewhere". See acd/routing.py for bands, aging and
+  strategies.
 * RONA: the agent goes NOT_READY "rona", or LOGGED_OUT "rona_limit" after the queue's
   `max_consecutive_rona` unanswered offers in a row (an accepted offer resets the count).
 * Overflow: a call that waited its queue's `overflow_after_s` there (ringing or not: a ringing
@@ -574,7 +575,13 @@ class AcdCore(AcdQueries):
             _, qid, step, agent_qid, band = best
             call = self._calls[some(self._waiting[qid][step].pop())[4]]
             if agent_qid == qid and self._queues[qid].strategy == "ring_all":
-                agents = [e for b in range(step + 1) for e in _drain(self._ready[qid][b])]
+                # Every acceptable READY agent of the lowest penalty rings; the others stay.
+                heaps = self._ready[qid][: step + 1]
+                lowest = min(e[0] for h in heaps if (e := h.peek()) is not None)
+                agents = []
+                for band_heap in heaps:
+                    while (e := band_heap.peek()) is not None and e[0] == lowest:
+                        agents.append(some(band_heap.pop()))
                 agents.sort()
                 self._offer(call, [self._agents[e[5]] for e in agents], now, out)
                 continue
@@ -769,10 +776,3 @@ class AcdCore(AcdQueries):
 
 
 _BUSY = (AgentState.RINGING, AgentState.ON_CALL, AgentState.ON_HOLD)
-
-
-def _drain(heap: LazyHeap[AgentEntry]) -> list[AgentEntry]:
-    entries = []
-    while (entry := heap.pop()) is not None:
-        entries.append(entry)
-    return entries

@@ -199,3 +199,16 @@ def test_a_login_with_a_skill_no_queue_uses_is_accepted_and_reported() -> None:
     assert offered(acd.submit(m.EnqueueCall(cid(1), SALES))) == [(cid(1), A1)]
     out = acd.submit(m.AgentLogin(A2, frozenset({"s"})))
     assert not any(isinstance(o, m.AgentSkillUnused) for o in out)
+
+
+def test_ring_all_rings_only_the_lowest_penalty_among_the_ready() -> None:
+    acd = make(QueueConfig(SALES, "Sales", frozenset({"s"}), wrapup_s=0, strategy="ring_all"))
+    ready(acd, A1, "s", sales=1)
+    ready(acd, A2, "s", sales=3)
+    ready(acd, A3, "s", sales=1)
+    out = acd.submit(m.EnqueueCall(cid(1), SALES))
+    assert sorted(offered(out)) == [(cid(1), A1), (cid(1), A3)]
+    assert acd.core.ready_agents(SALES) == [A2]
+    acd.submit(m.AcceptOffer(cid(1), A3))  # A1 is Ready again, in its place
+    assert offered(acd.submit(m.EnqueueCall(cid(2), SALES))) == [(cid(2), A1)]
+    assert offered(acd.submit(m.EnqueueCall(cid(3), SALES))) == [(cid(3), A2)]
