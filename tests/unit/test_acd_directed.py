@@ -200,3 +200,20 @@ def test_hold_of_a_call_the_agent_is_not_on_is_refused(acd: VirtualAcd) -> None:
     with pytest.raises(InvalidTransition):
         acd.submit(m.AgentHold(A1, C2, on_hold=True))
     assert acd.core.agent_state(A1).state is AgentState.ON_CALL
+
+
+def test_a_move_restarts_the_new_queues_timers_from_the_move() -> None:
+    q1, q2 = QueueId("q1"), QueueId("q2")
+    queues = {
+        q1: QueueConfig(q1, "Q1", frozenset(), overflow_queue=q2, overflow_after_s=60),
+        q2: QueueConfig(q2, "Q2", frozenset(), overflow_queue=q1, overflow_after_s=90),
+    }
+    acd = VirtualAcd(AcdCore(queues), now=T0)
+    acd.submit(m.EnqueueCall(C1, q1))
+    acd.advance(10)
+    out = acd.submit(m.MoveCall(C1, to_queue=q2))
+    assert m.CancelTimer("overflow:c1") in out
+    assert acd.timers == {"overflow:c1": T0 + 10 + 90}
+    out = acd.submit(m.MoveCall(C1))  # same queue, no agent: an ordinary call, timers kept
+    assert out == [m.CallMoved(C1, q2, q2, None, T0 + 10)]
+    assert acd.timers == {"overflow:c1": T0 + 100}
