@@ -194,10 +194,6 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             on_connect=on_ami_connect,
             event_filter=AMI_EVENT_FILTER,
         )
-    control = AmiCallControl(ami, registry) if ami is not None else _NoPbx()
-    calls = CallService(
-        settings, clock, db.calls, db.customers, live, acd, bus, control, notifier, agents, writer
-    )
     # Telephony events are handled one at a time, in the order Asterisk sent them.
     pump: asyncio.Queue[ev.Event] = asyncio.Queue()
 
@@ -207,6 +203,19 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
 
     pump_task = asyncio.get_running_loop().create_task(drain())
     translator = AmiEventTranslator(registry, clock, pump.put_nowait)
+    control = (
+        AmiCallControl(
+            ami,
+            registry,
+            dial_template=settings.calls.dial_template,
+            expect_originate=translator.expect_originate,
+        )
+        if ami is not None
+        else _NoPbx()
+    )
+    calls = CallService(
+        settings, clock, db.calls, db.customers, live, acd, bus, control, notifier, agents, writer
+    )
 
     async def forget(event: ev.CallEnded) -> None:
         registry.forget(event.call_id)
@@ -222,6 +231,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     agents.wrap_finished_hook = calls.wrap_finished
     bus.subscribe(ev.CallConnected, calls.on_connected)
     bus.subscribe(ev.CallHungUp, calls.on_hung_up)
+    bus.subscribe(ev.OriginateFinished, calls.on_originate_finished)
 
     async def push_wallboard(snapshot: dict[str, Any]) -> None:
         await sio.emit("wallboard.snapshot", snapshot, room=WALLBOARD_ROOM, namespace=WALLBOARD_NS)
@@ -252,7 +262,8 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     app[API_DEPS] = ApiDeps(
         tokens, db.users, db.customers, db.calls, health, wallboard.snapshot, build_openapi()
     )
-    agi = FastAgiServer({"inbound": InboundHandler(settings, clock, calls, registry)})
+    inbound = InboundHandler(settings, clock, calls, registry)
+    agi = FastAgiServer({"inbound": inbound, "outbound": inbound.outbound})
     await agi.start(settings.agi.host, settings.agi.port)
     if ami is not None:
         await ami.start()
@@ -287,12 +298,10 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
 class _NoPbx:
     """Call control when AMI is disabled: every action is refused with a clear message."""
 
-    async def connect_to_agent(self, call_id: Any, endpoint: str, ring_timeout_s: float) -> None:
+    def __getattr__(self, action: str) -> Any:
         from contactcenter.errors import TelephonyError
 
-        raise TelephonyError("AMI is disabled in the settings; calls cannot be connected")
+        async def refuse(*args: Any, **kwargs: Any) -> None:
+            raise TelephonyError(f"AMI is disabled in the settings; cannot {action}")
 
-    async def hangup(self, call_id: Any) -> None:
-        from contactcenter.errors import TelephonyError
-
-        raise TelephonyError("AMI is disabled in the settings; calls cannot be hung up")
+        return refuse

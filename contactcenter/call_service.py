@@ -10,7 +10,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from acd import messages as m
 from acd.errors import AcdError
@@ -23,18 +23,24 @@ from contactcenter.events import (
     CallAnswered,
     CallConnected,
     CallEnded,
+    CallHeld,
     CallHungUp,
     CallOffered,
     CallOfferWithdrawn,
     CallQueued,
+    CallResumed,
+    CallTransferred,
+    OriginateFinished,
 )
 from contactcenter.history_writer import HistoryWriter
-from contactcenter.ids import AgentId, CallId, QueueId
+from contactcenter.ids import AgentId, CallId, CampaignId, QueueId
 from contactcenter.ports import (
     CallControl,
     CallRepository,
     CustomerRepository,
     LiveState,
+    OriginateRequest,
+    SpyMode,
     WaitingCall,
 )
 from contactcenter.records import (
@@ -42,6 +48,7 @@ from contactcenter.records import (
     CallRecord,
     CallUpdate,
     Customer,
+    Direction,
     Outcome,
     ValueTier,
 )
@@ -62,6 +69,7 @@ CONNECT_FAILED = "connect_failed"
 
 
 class Phase(StrEnum):
+    DIALING = "dialing"  # outbound: the Originate is out, no outcome yet
     IVR = "ivr"
     QUEUED = "queued"
     CONNECTING = "connecting"
@@ -86,6 +94,16 @@ class LiveCall:
     phase: Phase = Phase.IVR
     # Set when the FastAGI session should let the caller go (connecting, or the call is over).
     released: asyncio.Event = field(default_factory=asyncio.Event)
+    # Call control state of a connected call.
+    held_since: float | None = None
+    muted: bool = False
+    recording: str | None = None
+    spy: tuple[str, str] | None = None  # (supervisor endpoint, mode)
+    busy: bool = False  # a call control action is in flight
+
+
+TransferMode = Literal["blind", "attended"]
+TransferKind = Literal["agent", "queue", "number"]
 
 
 class CallService:
@@ -117,6 +135,7 @@ class CallService:
         self.active: dict[CallId, LiveCall] = {}
         self._last_call_of_agent: dict[AgentId, CallId] = {}
         self._recent: dict[CallId, CallRecord] = {}
+        self._tasks: set[asyncio.Future[None]] = set()
 
     # --- arrival and queueing (driven by the FastAGI inbound handler) -----------------------
 
@@ -182,13 +201,18 @@ class CallService:
         now = self._clock.now() if at is None else at
         rec = live.record
         if live.phase is Phase.IVR or rec.queued_at is None or rec.queue_id is None:
-            await self._finish(live, Outcome.IVR_ABANDONED, now, cause)
+            outbound = rec.direction is Direction.OUTBOUND
+            await self._finish(
+                live, Outcome.DROPPED if outbound else Outcome.IVR_ABANDONED, now, cause
+            )
             return
         # Ended from this step on: the AMI Hangup that follows finds the call over.
         live.phase = Phase.ENDED
         wait = now - rec.queued_at
         queue = self._settings.queue(rec.queue_id)
         outcome = Outcome.SHORT_ABANDONED if wait < queue.short_abandon_s else Outcome.ABANDONED
+        if rec.direction is Direction.OUTBOUND:
+            outcome = Outcome.DROPPED  # a live answer that never reached an agent
         rec.wait_s = wait
         await self._live.remove_waiting(rec.queue_id, call_id)
         await self._live.incr(rec.queue_id, utc_day(rec.queued_at), outcome.value)
@@ -422,6 +446,276 @@ class CallService:
     def _queue_of(self, rec: CallRecord) -> QueueSettings | None:
         return self._settings.queue(rec.queue_id) if rec.queue_id else None
 
+    # --- call control (agent desktop, supervisor console, dialer) ---------------------------
+
+    def _connected_call(self, agent_id: AgentId, call_id: CallId) -> LiveCall:
+        live = self._own_call(agent_id, call_id)
+        if live.phase is not Phase.CONNECTED:
+            raise InvalidRequest("the call is not connected", "call_id")
+        return live
+
+    async def _control_action(self, live: LiveCall, action: str, run: Any, **data: object) -> None:
+        """Run one PBX action for the agent's call. A refusal leaves the call as it was, is
+        written to the call's events, and reaches the desktop as `call.error`."""
+        rec = live.record
+        if live.busy:
+            raise InvalidRequest("another action on this call is still in progress", "call_id")
+        live.busy = True
+        try:
+            await run
+        except TelephonyError as exc:
+            logger.warning("%s failed call_id=%s: %s", action, rec.id, exc)
+            await self._event(rec.id, "action_failed", action=action, error=str(exc), **data)
+            if rec.agent_id is not None:
+                await self._notifier.to_agent(
+                    rec.agent_id,
+                    "call.error",
+                    {"call_id": rec.id, "action": action, "error": str(exc)},
+                )
+            raise
+        finally:
+            live.busy = False
+
+    async def hold(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
+        live = self._connected_call(agent_id, call_id)
+        if live.held_since is not None:
+            raise InvalidRequest("the call is already on hold", "call_id")
+        await self._control_action(live, "hold", self._control.hold(call_id))
+        now = self._clock.now()
+        live.held_since = now
+        await self._event(call_id, "held", agent=agent_id)
+        payload = {"call_id": call_id, "at": now}
+        await self._notifier.to_agent(agent_id, "call.held", payload)
+        await self._bus.publish(CallHeld(call_id, agent_id, now))
+        return payload
+
+    async def unhold(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
+        live = self._connected_call(agent_id, call_id)
+        if live.held_since is None:
+            raise InvalidRequest("the call is not on hold", "call_id")
+        await self._control_action(live, "unhold", self._control.unhold(call_id))
+        now = self._clock.now()
+        held = self._end_hold(live, now)
+        await self._event(call_id, "resumed", agent=agent_id, held_s=held)
+        payload = {"call_id": call_id, "held_s": held, "hold_s": live.record.hold_s}
+        await self._notifier.to_agent(agent_id, "call.unheld", payload)
+        await self._bus.publish(CallResumed(call_id, agent_id, held, now))
+        return payload
+
+    def _end_hold(self, live: LiveCall, now: float) -> float:
+        """Close a hold period: its seconds go onto the call's hold_s."""
+        if live.held_since is None:
+            return 0.0
+        held = max(0.0, now - live.held_since)
+        live.held_since = None
+        rec = live.record
+        rec.hold_s += held
+        self._update(rec.id, hold_s=rec.hold_s)
+        return held
+
+    async def mute(self, agent_id: AgentId, call_id: CallId, muted: bool) -> dict[str, Any]:
+        live = self._connected_call(agent_id, call_id)
+        await self._control_action(live, "mute", self._control.mute(call_id, muted), muted=muted)
+        live.muted = muted
+        await self._event(call_id, "muted" if muted else "unmuted", agent=agent_id)
+        payload = {"call_id": call_id, "muted": muted}
+        await self._notifier.to_agent(agent_id, "call.muted", payload)
+        return payload
+
+    async def send_dtmf(self, agent_id: AgentId, call_id: CallId, digits: str) -> dict[str, Any]:
+        live = self._connected_call(agent_id, call_id)
+        await self._control_action(
+            live, "dtmf", self._control.send_dtmf(call_id, digits), digits=digits
+        )
+        await self._event(call_id, "dtmf", agent=agent_id, digits=digits)
+        return {"call_id": call_id, "digits": digits}
+
+    async def transfer(
+        self,
+        agent_id: AgentId,
+        call_id: CallId,
+        mode: TransferMode,
+        kind: TransferKind,
+        target: str,
+    ) -> dict[str, Any]:
+        live = self._connected_call(agent_id, call_id)
+        if live.held_since is not None:
+            raise InvalidRequest("resume the call before transferring it", "call_id")
+        if mode != "blind" or kind != "number":
+            raise InvalidRequest(
+                f"{mode} transfer to {kind} is not available on this server yet", "target"
+            )
+        if not target or any(c not in "0123456789+*#" for c in target):
+            raise InvalidRequest(f"not a dialable number: {target!r}", "target.id")
+        if live.recording is not None:
+            await self._stop_recording(live)
+        await self._control_action(
+            live,
+            "transfer",
+            self._control.blind_transfer(call_id, target),
+            mode=mode,
+            target_kind=kind,
+            target=target,
+        )
+        now = self._clock.now()
+        rec = live.record
+        rec.transferred += 1
+        self._update(call_id, transferred=rec.transferred)
+        await self._event(
+            call_id, "transferred", agent=agent_id, mode=mode, target_kind=kind, target=target
+        )
+        payload = {
+            "call_id": call_id,
+            "state": "completed",
+            "mode": mode,
+            "target": {"kind": kind, "id": target},
+        }
+        await self._notifier.to_agent(agent_id, "call.transfer", payload)
+        await self._bus.publish(CallTransferred(call_id, agent_id, mode, kind, target, now))
+        # The caller is the far party's now: the call ends here for the contact center.
+        await self._finish_connected(live, now, "transferred")
+        return payload
+
+    async def transfer_complete(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
+        self._connected_call(agent_id, call_id)
+        raise InvalidRequest("no attended transfer is in progress on this call", "call_id")
+
+    async def transfer_cancel(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
+        self._connected_call(agent_id, call_id)
+        raise InvalidRequest("no attended transfer is in progress on this call", "call_id")
+
+    async def conference(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
+        self._connected_call(agent_id, call_id)
+        raise InvalidRequest("no attended transfer is in progress on this call", "call_id")
+
+    def _call_of_agent(self, agent_id: AgentId) -> LiveCall:
+        for live in self.active.values():
+            if live.record.agent_id == agent_id and live.phase is Phase.CONNECTED:
+                return live
+        raise NotFound(f"agent {agent_id} is not on a connected call")
+
+    async def spy(self, supervisor_endpoint: str, agent_id: AgentId, mode: SpyMode) -> None:
+        """Ring the supervisor's endpoint into the agent's call: listen, whisper (the agent
+        hears the supervisor) or barge (both parties do). Recorded in the call's events."""
+        if mode not in ("listen", "whisper", "barge"):
+            raise InvalidRequest(
+                f"unknown mode {mode!r}; expected listen, whisper or barge", "mode"
+            )
+        if not supervisor_endpoint or "/" not in supervisor_endpoint:
+            raise InvalidRequest(
+                f"not an endpoint: {supervisor_endpoint!r} (e.g. PJSIP/2001)", "endpoint"
+            )
+        live = self._call_of_agent(agent_id)
+        call_id = live.record.id
+        try:
+            await self._control.spy(call_id, supervisor_endpoint, mode)
+        except TelephonyError as exc:
+            await self._event(call_id, "action_failed", action="spy", error=str(exc), mode=mode)
+            raise
+        live.spy = (supervisor_endpoint, mode)
+        await self._event(call_id, "spy_started", supervisor=supervisor_endpoint, mode=mode)
+
+    async def stop_spy(self, agent_id: AgentId) -> None:
+        live = self._call_of_agent(agent_id)
+        call_id = live.record.id
+        if live.spy is None:
+            raise NotFound(f"nobody is listening to agent {agent_id}'s call")
+        await self._control.stop_spy(call_id)
+        supervisor, mode = live.spy
+        live.spy = None
+        await self._event(call_id, "spy_stopped", supervisor=supervisor, mode=mode)
+
+    async def _start_recording(self, live: LiveCall) -> None:
+        rec = live.record
+        filename = f"cc-{rec.id}.{self._settings.calls.recording_format}"
+        try:
+            await self._control.start_recording(rec.id, filename)
+        except TelephonyError as exc:
+            logger.warning("recording failed call_id=%s: %s", rec.id, exc)
+            await self._event(rec.id, "action_failed", action="record", error=str(exc))
+            return
+        if self.active.get(rec.id) is not live or live.phase is not Phase.CONNECTED:
+            return
+        live.recording = filename
+        self._update(rec.id, recording=filename)
+        await self._event(rec.id, "recording_started", file=filename)
+
+    async def _stop_recording(self, live: LiveCall) -> None:
+        rec = live.record
+        try:
+            await self._control.stop_recording(rec.id)
+        except TelephonyError as exc:
+            logger.info("stop recording failed call_id=%s: %s", rec.id, exc)
+        await self._event(rec.id, "recording_stopped", file=live.recording)
+        live.recording = None
+
+    # --- outbound -------------------------------------------------------------------------
+
+    async def originate(
+        self, request: OriginateRequest, campaign_id: CampaignId | None = None
+    ) -> CallRecord:
+        """Dial out (dialer, scheduled callbacks). The call's row is written at once; its
+        outcome follows as one OriginateFinished on the bus. An answered person then arrives
+        over FastAGI `outbound` (see `outbound_answered`) and waits for an agent in
+        `request.queue_id`."""
+        now = self._clock.now()
+        rec = CallRecord(
+            id=request.call_id,
+            direction=Direction.OUTBOUND,
+            arrived_at=now,
+            caller_number=request.caller_id_number,
+            dialed_number=request.number,
+            campaign_id=campaign_id,
+            queue_id=request.queue_id,
+        )
+        if request.number:
+            customer = await self._customers.find_by_phone(request.number)
+            if customer is not None:
+                rec.customer_id = customer.id
+        self._writer.write(replace(rec))
+        live = LiveCall(rec, None, [], phase=Phase.DIALING)
+        self.active[rec.id] = live
+        await self._event(
+            rec.id, "dialing", number=request.number, amd=request.amd, timeout_s=request.timeout_s
+        )
+        try:
+            await self._control.originate(request)
+        except TelephonyError as exc:
+            logger.warning("originate refused call_id=%s: %s", rec.id, exc)
+            await self._bus.publish(
+                OriginateFinished(rec.id, Outcome.FAILED.value, str(exc), None, None, now)
+            )
+        return rec
+
+    async def on_originate_finished(self, event: OriginateFinished) -> None:
+        live = self.active.get(event.call_id)
+        if live is None:
+            return
+        await self._event(
+            event.call_id,
+            "dial_finished",
+            outcome=event.outcome,
+            cause=event.cause,
+            amd_status=event.amd_status,
+            amd_cause=event.amd_cause,
+        )
+        if event.outcome == Outcome.ANSWERED_HUMAN.value:
+            if live.phase is Phase.DIALING:
+                live.phase = Phase.IVR
+            return
+        if live.phase is not Phase.DIALING:
+            return  # the outbound FastAGI session already took the call
+        await self._finish(live, Outcome(event.outcome), event.at, event.cause)
+
+    def outbound_answered(self, call_id: CallId) -> LiveCall | None:
+        """The FastAGI `outbound` session of an originated call started (AMD let it through)."""
+        live = self.active.get(call_id)
+        if live is None or live.record.direction is not Direction.OUTBOUND:
+            return None
+        if live.phase is Phase.DIALING:
+            live.phase = Phase.IVR
+        return live if live.phase is Phase.IVR else None
+
     # --- telephony events -----------------------------------------------------------------
 
     async def on_connected(self, event: CallConnected) -> None:
@@ -443,15 +737,24 @@ class CallService:
         assert rec.agent_id is not None
         await self._notifier.to_agent(rec.agent_id, "call.answered", {"call": call_json(rec)})
         await self._bus.publish(CallAnswered(rec.id, rec.agent_id, rec.queue_id, event.at))
+        if self._settings.calls.record:
+            # Not on the telephony event path: the AMI round trip runs beside it.
+            task = asyncio.ensure_future(self._start_recording(live))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def on_hung_up(self, event: CallHungUp) -> None:
         live = self.active.get(event.call_id)
         if live is None or live.phase is Phase.ENDED:
             return
         if live.phase is Phase.CONNECTED:
-            rec = live.record
-            rec.talk_s = event.at - rec.answered_at if rec.answered_at is not None else None
-            await self._finish(live, Outcome.ANSWERED, event.at, event.cause, talk_s=rec.talk_s)
+            if live.held_since is not None:
+                # The caller left while on hold: the agent's parked leg must go too.
+                try:
+                    await self._control.hangup_agent_leg(event.call_id)
+                except TelephonyError as exc:
+                    logger.info("agent leg hangup failed call_id=%s: %s", event.call_id, exc)
+            await self._finish_connected(live, event.at, event.cause)
         elif live.phase is Phase.CONNECTING:
             # The caller left while the agent's phone rang: still an abandon from the queue.
             live.phase = Phase.QUEUED
@@ -460,6 +763,21 @@ class CallService:
             await self.caller_left(event.call_id, event.cause, event.at)
 
     # --- end of a call --------------------------------------------------------------------
+
+    async def _finish_connected(self, live: LiveCall, now: float, cause: str | None) -> None:
+        """A connected call ends (hang-up or transfer): talk time excludes the time on hold."""
+        rec = live.record
+        self._end_hold(live, now)
+        if rec.answered_at is not None:
+            rec.talk_s = max(0.0, now - rec.answered_at - rec.hold_s)
+        outcome = (
+            Outcome.ANSWERED_HUMAN if rec.direction is Direction.OUTBOUND else Outcome.ANSWERED
+        )
+        if live.recording is not None:
+            await self._event(rec.id, "recording_stopped", file=live.recording)
+        if live.spy is not None:
+            await self._event(rec.id, "spy_stopped", supervisor=live.spy[0], mode=live.spy[1])
+        await self._finish(live, outcome, now, cause, talk_s=rec.talk_s)
 
     async def _finish(
         self,

@@ -99,6 +99,35 @@ class InboundHandler:
         await session.close()
         await self._calls.caller_left(call_id, "caller hung up", at)
 
+    async def outbound(self, session: AgiSession) -> None:
+        """FastAGI `outbound`: a person answered an originated call (AMD let it through, or
+        AMD was off). The channel's Uniqueid is the call id (Originate `ChannelId`). The call
+        waits on music for an agent in the queue its originate named, like an inbound call."""
+        env = session.env
+        call_id = CallId(env.uniqueid)
+        live = self._calls.outbound_answered(call_id)
+        if live is None:
+            logger.warning(
+                "outbound session for an unknown call uniqueid=%s channel=%s; hanging up",
+                env.uniqueid,
+                env.channel,
+            )
+            await session.close()
+            return
+        session.call_id = call_id
+        self._registry.register(call_id, env.channel, env.uniqueid)
+        try:
+            queue_id = live.record.queue_id or QueueId(self._settings.default_queue)
+            await self._calls.enqueue(live, queue_id)
+            await self._hold(session, live)
+        except (AgiChannelDead, AgiConnectionClosed) as exc:
+            logger.info("outbound callee gone call_id=%s: %s", call_id, exc)
+            await self._caller_gone(session, call_id)
+        except Exception:
+            logger.exception("outbound handler failed call_id=%s", call_id)
+            await self._calls.fail(call_id, "internal error")
+            await self._send_to_fallback(session, call_id)
+
     async def _send_to_fallback(self, session: AgiSession, call_id: str) -> None:
         try:
             await session.set_variable("CC_ACTION", "fallback")

@@ -59,6 +59,20 @@ class AmiSettings(_Section):
     ping_interval_s: Annotated[float, Field(gt=0)] = 20.0
 
 
+class CallsSettings(_Section):
+    """Call control over the PBX (contexts are those of config/asterisk/extensions.conf)."""
+
+    # Record every connected call with MixMonitor (file name in the call history).
+    record: bool = True
+    recording_format: Annotated[str, Field(pattern=r"^[a-z0-9]+$")] = "wav"
+    # The Originate channel of an outbound call: {number} is replaced by the number to dial.
+    dial_template: Annotated[str, Field(pattern=r"^[A-Za-z0-9]+/.*\{number\}")] = (
+        "PJSIP/{number}@carrier"
+    )
+    # Caller ID of outbound calls when the request names none.
+    outbound_caller_id: str = ""
+
+
 class AuthSettings(_Section):
     token_ttl_s: Annotated[int, Field(gt=0)] = 12 * 3600
     # Key that signs login tokens. Empty: a random key per start (tokens die with the process).
@@ -131,6 +145,7 @@ class Settings(BaseModel):
     agi: AgiSettings = AgiSettings()
     ami: AmiSettings = AmiSettings()
     auth: AuthSettings = AuthSettings()
+    calls: CallsSettings = CallsSettings()
     wallboard: WallboardSettings = WallboardSettings()
     queues: tuple[QueueSettings, ...] = (
         QueueSettings(id="support", name="Support", skills=("support",)),

@@ -29,6 +29,10 @@ class ChannelRegistry:
         self._by_call: dict[CallId, ChannelRef] = {}
         self._by_uniqueid: dict[str, CallId] = {}
         self._by_channel: dict[str, CallId] = {}
+        # The agent's leg of a connected call (DialBegin's DestChannel), and a supervisor's
+        # ChanSpy leg per call. Only the adapter sees these names.
+        self._agent_leg: dict[CallId, str] = {}
+        self._spy_leg: dict[CallId, str] = {}
 
     def __len__(self) -> int:
         return len(self._by_call)
@@ -77,7 +81,35 @@ class ChannelRegistry:
     def by_channel(self, channel: str) -> CallId | None:
         return self._by_channel.get(channel)
 
+    def set_agent_leg(self, call_id: CallId, channel: str | None) -> None:
+        """The channel of the agent's phone leg (None: there is none now)."""
+        if channel is None:
+            self._agent_leg.pop(call_id, None)
+        else:
+            self._agent_leg[call_id] = channel
+
+    def agent_leg_of(self, call_id: CallId) -> str | None:
+        return self._agent_leg.get(call_id)
+
+    def call_of_agent_leg(self, channel: str) -> CallId | None:
+        for call_id, leg in self._agent_leg.items():
+            if leg == channel:
+                return call_id
+        return None
+
+    def set_spy_leg(self, call_id: CallId, channel: str | None) -> None:
+        """The supervisor's ChanSpy channel on this call (None: nobody spies now)."""
+        if channel is None:
+            self._spy_leg.pop(call_id, None)
+        else:
+            self._spy_leg[call_id] = channel
+
+    def spy_leg_of(self, call_id: CallId) -> str | None:
+        return self._spy_leg.get(call_id)
+
     def forget(self, call_id: CallId) -> None:
+        self._agent_leg.pop(call_id, None)
+        self._spy_leg.pop(call_id, None)
         ref = self._by_call.pop(call_id, None)
         if ref is None:
             return
