@@ -776,7 +776,13 @@ class CallService:
         if live.recording is not None:
             await self._event(rec.id, "recording_stopped", file=live.recording)
         if live.spy is not None:
+            # ChanSpy would go on scanning for a new channel: end the supervisor's leg.
+            try:
+                await self._control.stop_spy(rec.id)
+            except TelephonyError as exc:
+                logger.info("stop spy failed call_id=%s: %s", rec.id, exc)
             await self._event(rec.id, "spy_stopped", supervisor=live.spy[0], mode=live.spy[1])
+            live.spy = None
         await self._finish(live, outcome, now, cause, talk_s=rec.talk_s)
 
     async def _finish(

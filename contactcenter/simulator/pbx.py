@@ -18,12 +18,21 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from contactcenter.clock import Clock
+from contactcenter.simulator import frames
 from contactcenter.simulator.agi_commands import AgiTiming
-from contactcenter.simulator.ami_server import AmiServer
+from contactcenter.simulator.ami_server import AmiClientSession, AmiServer
 from contactcenter.simulator.call import CallSettings, SimulatedCall
-from contactcenter.simulator.channels import Channel, ChannelFactory
-from contactcenter.simulator.dialplan import run_call
+from contactcenter.simulator.channels import Channel, ChannelFactory, ChannelState
+from contactcenter.simulator.dialplan import run_call, run_outbound_call
+from contactcenter.simulator.outbound import (
+    AMD_RESULTS,
+    KNOWN_TECHS,
+    REASONS,
+    AmdVerdict,
+    Callee,
+)
 from contactcenter.simulator.truth import CallTruth, GroundTruth
+from contactcenter.telephony.ami_protocol import AmiMessage
 
 __all__ = ["SimulatedPbx"]
 
@@ -65,6 +74,13 @@ class SimulatedPbx:
         self._seq = itertools.count(1)
         self._calls: set[asyncio.Future[None]] = set()
         self._listeners: list[Callable[[Fields], None]] = []
+        # Outbound: who answers which number (see outbound.py), and each call's callee.
+        self.callees: dict[str, Callee] = {}
+        self._callee_of: dict[str, Callee] = {}
+        # Supervisors' ChanSpy legs: spyer channel name -> (spyer, spied channel or None).
+        self._spies: dict[str, tuple[Channel, Channel | None]] = {}
+        # MuteAudio state per channel name (True: muted).
+        self.mutes: dict[str, bool] = {}
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -178,6 +194,11 @@ class SimulatedPbx:
 
     def unregister(self, chan: Channel) -> None:
         self._channels.pop(chan.name, None)
+        for name, (spyer, spyee) in list(self._spies.items()):
+            if spyee is chan:
+                # ChanSpy stops on this channel and goes on scanning (recorded: no Hangup).
+                self.emit(frames.chanspy("ChanSpyStop", spyer, chan))
+                self._spies[name] = (spyer, None)
 
     def phone_answers(self, endpoint: str) -> bool:
         return endpoint not in self.silent_endpoints
@@ -186,10 +207,13 @@ class SimulatedPbx:
 
     def find_channel(self, name: str) -> Channel | None:
         found = self._channels.get(name)
-        return None if found is None else found[0]
+        if found is None:
+            spy = self._spies.get(name)
+            return None if spy is None else spy[0]
+        return found[0]
 
     def list_channels(self) -> list[Channel]:
-        return [chan for chan, _ in self._channels.values()]
+        return [chan for chan, _ in self._channels.values()] + [s for s, _ in self._spies.values()]
 
     def set_variable(self, chan: Channel, name: str, value: str) -> None:
         found = self._channels.get(chan.name)
@@ -202,17 +226,247 @@ class SimulatedPbx:
     def set_global(self, name: str, value: str) -> None:
         self._globals[name] = value
 
-    def redirect(self, chan: Channel, context: str, exten: str, priority: int) -> None:
+    def redirect(
+        self,
+        chan: Channel,
+        context: str,
+        exten: str,
+        priority: int,
+        extra: tuple[Channel, str, str, int] | None = None,
+    ) -> None:
         found = self._channels.get(chan.name)
-        if found is not None and found[1].channel is chan:
-            found[1].request_redirect(context, exten, priority)
+        if found is None or found[1].channel is not chan:
+            return
+        call = found[1]
+        leg_goto: tuple[str, str, int] | None = None
+        if extra is not None and extra[0] is call.agent_leg and chan.bridge_id:
+            leg_goto = extra[1:]
+        call.request_redirect(context, exten, priority, leg_goto)
 
     def hangup_channel(self, chan: Channel, cause: int) -> None:
+        spy = self._spies.pop(chan.name, None)
+        if spy is not None:
+            spyer, spyee = spy
+            if spyee is not None:
+                self.emit(frames.chanspy("ChanSpyStop", spyer, spyee))
+            spyer.hung_up = True
+            self.emit(frames.hangup(spyer, cause))
+            return
         found = self._channels.get(chan.name)
         if found is None:
             return
         call = found[1]
         if call.channel is chan:
             call.request_hangup("server", cause)
+        elif call.channel.hung_up:
+            call.hang_up_leg(chan, cause)  # a parked agent leg outliving its caller
+            call.agent_leg = None
         else:
             call.request_leg_hangup(cause)
+
+    def _call_of(self, chan: Channel) -> SimulatedCall | None:
+        found = self._channels.get(chan.name)
+        return None if found is None else found[1]
+
+    def bridge(self, chan1: Channel, chan2: Channel) -> str | None:
+        """Only the pairing the server uses: a caller on hold with its parked agent leg."""
+        call = self._call_of(chan1)
+        if call is None or call.channel is not chan1 or call.agent_leg is not chan2:
+            call = self._call_of(chan2)
+            if call is None or call.channel is not chan2 or call.agent_leg is not chan1:
+                return "Unable to bridge: the simulator bridges a held caller and its agent leg"
+        if call.channel.bridge_id or call.channel.context != "cc-hold":
+            return f"Unable to add Channel1 to bridge: {chan1.name}"
+        call.request_bridge()
+        return None
+
+    def blind_transfer(self, chan: Channel, context: str, exten: str) -> str | None:
+        call = self._call_of(chan)
+        if call is None or call.agent_leg is not chan or not chan.bridge_id:
+            return "Transfer invalid"
+        call.request_transfer(context, exten)
+        return None
+
+    def mix_monitor(self, chan: Channel, file: str | None, start: bool) -> None:
+        call = self._call_of(chan)
+        if start:
+            self.emit(frames.mix_monitor_start(chan))
+            if call is not None and call.channel is chan:
+                call.truth.recording = file or ""
+        else:
+            self.emit(frames.mix_monitor_stop(chan))
+            if call is not None and call.channel is chan:
+                call.truth.recording_stopped = True
+
+    def mute(self, chan: Channel, direction: str, on: bool) -> None:
+        self.mutes[chan.name] = on
+        call = self._call_of(chan)
+        if call is not None:
+            call.truth.muted = on
+
+    def play_dtmf(self, chan: Channel, digit: str, duration_ms: int) -> None:
+        self.emit(frames.dtmf_begin(chan, digit, "Sent"))
+        self.emit(frames.dtmf_end(chan, digit, duration_ms, "Sent"))
+        call = self._call_of(chan)
+        if call is not None:
+            call.truth.dtmf_sent += digit
+
+    # --- Originate ----------------------------------------------------------------------------
+
+    def originate(self, client: AmiClientSession, msg: AmiMessage) -> None:
+        client.send(_ack(msg, "Originate successfully queued"))
+        task = asyncio.ensure_future(self._originate(msg))
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    async def _originate(self, msg: AmiMessage) -> None:
+        channel = msg.get("Channel") or ""
+        action_id = msg.action_id
+        cid_name, cid_num = _caller_id(msg.get("CallerID") or "")
+        application = msg.get("Application")
+        target = None if application else (msg.get("Context") or "", msg.get("Exten") or "s")
+        app = (application, msg.get("Data") or "") if application else None
+        tech, _, resource = channel.partition("/")
+        if tech not in KNOWN_TECHS or not resource:
+            self.emit(
+                frames.originate_response(
+                    action_id, False, channel, 0, "<unknown>", cid_num, cid_name,
+                    application=app, target=target,
+                )
+            )  # fmt: skip
+            return
+        if app is not None and app[0].lower() == "chanspy":
+            await self._originate_spy(msg, channel, cid_num, cid_name, app)
+            return
+        number = resource.partition("@")[0]
+        callee = self.callees.get(number, Callee("invalid"))
+        if callee.behaviour in REASONS:
+            await self._originate_failure(msg, channel, callee, cid_num, cid_name, target)
+            return
+        await asyncio.sleep(callee.answer_delay_s)
+        variables = _variables(msg)
+        chan = self.factory.originated(
+            channel, cid_num, cid_name, msg.get("ChannelId"), target[0] if target else "", "s"
+        )
+        chan.variables.update(variables)
+        chan.state = ChannelState.UP
+        self.emit(
+            frames.originate_response(
+                action_id, True, chan.name, 4, chan.uniqueid, cid_num, cid_name,
+                application=app, target=target,
+            )
+        )  # fmt: skip
+        seq = next(self._seq)
+        truth = CallTruth(
+            seq=seq,
+            caller_number=number,
+            dnid="s",
+            patience_s=callee.patience_s,
+            talk_s=callee.talk_s,
+            uniqueid=chan.uniqueid,
+            channel=chan.name,
+        )
+        truth.originate_reason = 4
+        self.truth.add(truth)
+        call = SimulatedCall(self, chan, truth, patience_s=callee.patience_s, talk_s=callee.talk_s)
+        self._callee_of[chan.uniqueid] = callee
+        try:
+            await run_outbound_call(call)
+        finally:
+            self._callee_of.pop(chan.uniqueid, None)
+
+    async def _originate_failure(
+        self,
+        msg: AmiMessage,
+        channel: str,
+        callee: Callee,
+        cid_num: str | None,
+        cid_name: str | None,
+        target: tuple[str, str] | None,
+    ) -> None:
+        reason, cause = REASONS[callee.behaviour]
+        if callee.behaviour == "noanswer":
+            try:
+                timeout_s = int(msg.get("Timeout") or "30000") / 1000
+            except ValueError:
+                timeout_s = 30.0
+            await asyncio.sleep(timeout_s)
+        else:
+            await asyncio.sleep(callee.answer_delay_s)
+        self.emit(
+            frames.originate_response(
+                msg.action_id, False, channel, reason, "<unknown>", cid_num, cid_name,
+                target=target,
+            )
+        )  # fmt: skip
+        if reason != 0:
+            leg = self.factory.originated(channel, cid_num, cid_name, None, "", "")
+            self.emit(frames.hangup(leg, cause))
+        seq = next(self._seq)
+        truth = CallTruth(seq=seq, caller_number=channel, dnid="s", channel=channel)
+        truth.originate_reason = reason
+        truth.outcome = callee.behaviour
+        self.truth.add(truth)
+
+    async def _originate_spy(
+        self,
+        msg: AmiMessage,
+        endpoint: str,
+        cid_num: str | None,
+        cid_name: str | None,
+        app: tuple[str, str],
+    ) -> None:
+        """The supervisor's phone answers and runs ChanSpy(<channel prefix>,<options>)."""
+        spyer = self.factory.originated(endpoint, cid_num, cid_name, None, "", "")
+        self.emit(frames.dial_begin_originate(spyer, endpoint.partition("/")[2]))
+        await asyncio.sleep(self.settings.phone_answer_delay_s)
+        spyer.state = ChannelState.UP
+        self.emit(frames.dial_end_originate(spyer, "ANSWER"))
+        self.emit(
+            frames.originate_response(
+                msg.action_id, True, spyer.name, 4, spyer.uniqueid, cid_num, cid_name,
+                application=app,
+            )
+        )  # fmt: skip
+        spyer.application, spyer.app_data = app
+        prefix = app[1].partition(",")[0]
+        spyee = next((c for c, call in self._channels.values() if c.name.startswith(prefix)), None)
+        self._spies[spyer.name] = (spyer, spyee)
+        if spyee is not None:
+            self.emit(frames.chanspy("ChanSpyStart", spyer, spyee))
+            call = self._call_of(spyee)
+            if call is not None:
+                call.truth.spied_by.append(f"{endpoint}:{app[1].partition(',')[2]}")
+
+    def amd_verdict(self, call: SimulatedCall) -> AmdVerdict:
+        callee = self._callee_of.get(call.channel.uniqueid, Callee())
+        status, cause = AMD_RESULTS.get(callee.behaviour, AMD_RESULTS["notsure"])
+        return AmdVerdict(status, cause, callee.amd_delay_s)
+
+
+def _ack(msg: AmiMessage, message: str) -> list[tuple[str, str]]:
+    out = [("Response", "Success")]
+    if msg.action_id is not None:
+        out.append(("ActionID", msg.action_id))
+    out.append(("Message", message))
+    return out
+
+
+def _caller_id(text: str) -> tuple[str | None, str | None]:
+    """`"Campaign 7" <5559000>` -> ("Campaign 7", "5559000")."""
+    text = text.strip()
+    if "<" in text and text.endswith(">"):
+        name, _, num = text[:-1].partition("<")
+        return name.strip().strip('"') or None, num.strip() or None
+    return None, text or None
+
+
+def _variables(msg: AmiMessage) -> dict[str, str]:
+    """Originate `Variable:` lines (several, or one with comma-separated pairs)."""
+    out: dict[str, str] = {}
+    for line in msg.get_all("Variable"):
+        for pair in line.split(","):
+            key, sep, value = pair.partition("=")
+            if sep and key.strip():
+                out[key.strip()] = value
+    return out
