@@ -120,7 +120,7 @@ class AmiCallControl:
 
     async def hangup(self, call_id: CallId) -> None:
         channel = self._channel(call_id)
-        await self._act("hangup", call_id, "Hangup", {"Channel": channel})
+        await self._act("hangup", call_id, "Hangup", {"Channel": channel, "Cause": "16"})
 
     async def hold(self, call_id: CallId) -> None:
         fields = {
@@ -136,11 +136,7 @@ class AmiCallControl:
         await self._act("hold", call_id, "Redirect", fields)
 
     async def unhold(self, call_id: CallId) -> None:
-        fields = {
-            "Channel1": self._channel(call_id),
-            "Channel2": self._agent_leg(call_id),
-            "Tone": "no",
-        }
+        fields = {"Channel1": self._channel(call_id), "Channel2": self._agent_leg(call_id)}
         await self._act("unhold", call_id, "Bridge", fields)
 
     async def mute(self, call_id: CallId, muted: bool) -> None:
@@ -177,11 +173,13 @@ class AmiCallControl:
         if mode not in SPY_OPTIONS:
             raise TelephonyError(f"unknown spy mode {mode!r}; expected listen, whisper or barge")
         leg = self._agent_leg(call_id)
+        # The supervisor's phone shows "Supervisor" and its own extension (as recorded).
+        extension = supervisor_endpoint.partition("/")[2].partition("@")[0]
         fields = {
             "Channel": supervisor_endpoint,
             "Application": "ChanSpy",
             "Data": f"{leg},{SPY_OPTIONS[mode]}",
-            "CallerID": f'"Supervisor ({mode})" <spy>',
+            "CallerID": f'"Supervisor" <{extension}>',
             "Async": "true",
         }
         logger.info("spy call_id=%s %s", call_id, fields)
