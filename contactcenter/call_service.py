@@ -18,7 +18,13 @@ from acd.model import AgentState
 from contactcenter.acd_service import AcdService
 from contactcenter.bus import EventBus
 from contactcenter.clock import Clock, utc_day
-from contactcenter.errors import Forbidden, InvalidRequest, NotFound, TelephonyError
+from contactcenter.errors import (
+    ContactCenterError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    TelephonyError,
+)
 from contactcenter.events import (
     CallAnswered,
     CallConnected,
@@ -66,6 +72,8 @@ TIER_PRIORITY = {
 HISTORY_IN_POP = 10
 # The Not Ready reason of an agent whose accepted call could not be connected.
 CONNECT_FAILED = "connect_failed"
+# The Not Ready reason of an agent being consulted for an attended transfer.
+CONSULT = "consult"
 
 
 class Phase(StrEnum):
@@ -100,6 +108,17 @@ class LiveCall:
     recording: str | None = None
     spy: tuple[str, str] | None = None  # (supervisor endpoint, mode)
     busy: bool = False  # a call control action is in flight
+    consult: Consult | None = None  # an attended transfer in progress
+
+
+@dataclass(slots=True)
+class Consult:
+    """An attended transfer: the caller is on hold while the agent talks to the target."""
+
+    kind: str  # "agent" | "number"
+    target: str
+    target_agent: AgentId | None
+    started_at: float
 
 
 TransferMode = Literal["blind", "attended"]
@@ -432,11 +451,13 @@ class CallService:
 
     def _agents_call_record(self, agent_id: AgentId, call_id: CallId) -> CallRecord:
         live = self.active.get(call_id)
-        if live is not None:
-            if live.record.agent_id != agent_id:
-                raise Forbidden("this call is not yours")
-            return live.record
         recent = self._recent.get(call_id)
+        if live is not None:
+            if live.record.agent_id == agent_id:
+                return live.record
+            if recent is not None and recent.agent_id == agent_id:
+                return recent  # the agent transferred the call on and is wrapping up
+            raise Forbidden("this call is not yours")
         if recent is None:
             raise NotFound("no such call of yours to disposition")
         if recent.agent_id != agent_id:
@@ -541,10 +562,14 @@ class CallService:
         live = self._connected_call(agent_id, call_id)
         if live.held_since is not None:
             raise InvalidRequest("resume the call before transferring it", "call_id")
-        if mode != "blind" or kind != "number":
-            raise InvalidRequest(
-                f"{mode} transfer to {kind} is not available on this server yet", "target"
-            )
+        if mode == "attended":
+            return await self._attended(live, agent_id, kind, target)
+        if kind == "agent":
+            # a blind transfer to an agent: ring them, and hand the caller over on answer
+            await self._attended(live, agent_id, kind, target, blind=True)
+            return await self.transfer_complete(agent_id, call_id)
+        if kind != "number":
+            raise InvalidRequest(f"a blind transfer to a {kind} is not available yet", "target")
         if not target or any(c not in "0123456789+*#" for c in target):
             raise InvalidRequest(f"not a dialable number: {target!r}", "target.id")
         if live.recording is not None:
@@ -576,17 +601,206 @@ class CallService:
         await self._finish_connected(live, now, "transferred")
         return payload
 
+    # --- attended transfer -----------------------------------------------------------------
+
+    def _consult_endpoint(self, kind: str, target: str, agent_id: AgentId) -> str:
+        if kind == "agent":
+            if target == agent_id:
+                raise InvalidRequest("you cannot transfer a call to yourself", "target.id")
+            endpoint = self._agents.endpoint_of(AgentId(target))
+            if not endpoint:
+                raise InvalidRequest(f"agent {target!r} has no phone endpoint", "target.id")
+            return endpoint
+        if kind == "number":
+            if not target or any(c not in "0123456789+*#" for c in target):
+                raise InvalidRequest(f"not a dialable number: {target!r}", "target.id")
+            return self._settings.calls.dial_template.replace("{number}", target)
+        raise InvalidRequest(
+            f"an attended transfer goes to an agent or a number, not {kind}", "target.kind"
+        )
+
+    async def _reserve_agent(self, target: AgentId, call_id: CallId) -> None:
+        """The target agent must be Ready; they are taken out of routing (Not Ready, reason
+        `consult`) for the consultation."""
+        try:
+            view = self._acd.core.agent_state(target)
+        except AcdError as exc:
+            raise InvalidRequest(f"agent {target!r} is not logged in", "target.id") from exc
+        if view.state is not AgentState.READY:
+            raise InvalidRequest(f"agent {target!r} is not ready ({view.state})", "target.id")
+        await self._acd.decide(m.AgentNotReady(target, CONSULT))
+        if not await self._live.claim_agent(target, call_id):
+            await self._acd.submit(m.AgentReady(target))
+            raise InvalidRequest(f"agent {target!r} already has a call", "target.id")
+
+    async def _release_agent(self, target: AgentId, call_id: CallId) -> None:
+        await self._live.release_agent(target, call_id)
+        await self._acd.submit(m.AgentReady(target))
+
+    async def _attended(
+        self, live: LiveCall, agent_id: AgentId, kind: str, target: str, *, blind: bool = False
+    ) -> dict[str, Any]:
+        rec = live.record
+        call_id = rec.id
+        if live.consult is not None:
+            raise InvalidRequest("a transfer is already in progress on this call", "call_id")
+        endpoint = self._consult_endpoint(kind, target, agent_id)
+        target_agent = AgentId(target) if kind == "agent" else None
+        if target_agent is not None:
+            await self._reserve_agent(target_agent, call_id)
+        live.consult = Consult(kind, target, target_agent, self._clock.now())
+        try:
+            if live.held_since is None:
+                await self._control_action(live, "hold", self._control.hold(call_id))
+                live.held_since = self._clock.now()
+                await self._event(call_id, "held", agent=agent_id)
+                await self._notifier.to_agent(
+                    agent_id, "call.held", {"call_id": call_id, "at": live.held_since}
+                )
+            queue = self._queue_of(rec)
+            ring_s = queue.ring_timeout_s if queue else 20.0
+            await self._control_action(
+                live,
+                "transfer",
+                self._control.consult(call_id, endpoint, ring_s, rec.caller_number),
+                mode="blind" if blind else "attended",
+                target_kind=kind,
+                target=target,
+            )
+        except ContactCenterError:
+            live.consult = None
+            if target_agent is not None:
+                await self._release_agent(target_agent, call_id)
+            if live.held_since is not None and self.active.get(call_id) is live:
+                # back to the caller: the agent is not left with a caller on hold
+                try:
+                    await self._control.unhold(call_id)
+                    held = self._end_hold(live, self._clock.now())
+                    await self._event(call_id, "resumed", agent=agent_id, held_s=held)
+                    await self._notifier.to_agent(
+                        agent_id, "call.unheld", {"call_id": call_id, "held_s": held}
+                    )
+                except TelephonyError as exc:
+                    logger.warning("resume after failed transfer call_id=%s: %s", call_id, exc)
+            raise
+        target_json = {"kind": kind, "id": target}
+        await self._event(
+            call_id, "consult_started", agent=agent_id, target_kind=kind, target=target
+        )
+        payload = {
+            "call_id": call_id,
+            "state": "consulting",
+            "mode": "attended",
+            "target": target_json,
+        }
+        await self._notifier.to_agent(agent_id, "call.transfer", payload)
+        if target_agent is not None:
+            await self._notifier.to_agent(
+                target_agent,
+                "call.transfer",
+                {
+                    **payload,
+                    "from_agent": agent_id,
+                    "call": call_json(rec),
+                    "customer": customer_json(live.customer),
+                },
+            )
+        return payload
+
+    def _consulting_call(self, agent_id: AgentId, call_id: CallId) -> tuple[LiveCall, Consult]:
+        live = self._connected_call(agent_id, call_id)
+        if live.consult is None:
+            raise InvalidRequest("no attended transfer is in progress on this call", "call_id")
+        return live, live.consult
+
     async def transfer_complete(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
-        self._connected_call(agent_id, call_id)
-        raise InvalidRequest("no attended transfer is in progress on this call", "call_id")
+        """The caller joins the consulted party and the agent leaves the call."""
+        live, consult = self._consulting_call(agent_id, call_id)
+        await self._control_action(
+            live, "transfer_complete", self._control.complete_transfer(call_id)
+        )
+        now = self._clock.now()
+        rec = live.record
+        held = self._end_hold(live, now)
+        live.consult = None
+        rec.transferred += 1
+        self._update(call_id, transferred=rec.transferred)
+        await self._event(call_id, "resumed", agent=agent_id, held_s=held)
+        await self._event(
+            call_id,
+            "transferred",
+            agent=agent_id,
+            mode="attended",
+            target_kind=consult.kind,
+            target=consult.target,
+        )
+        target_json = {"kind": consult.kind, "id": consult.target}
+        payload = {
+            "call_id": call_id,
+            "state": "completed",
+            "mode": "attended",
+            "target": target_json,
+        }
+        await self._notifier.to_agent(agent_id, "call.transfer", payload)
+        await self._bus.publish(
+            CallTransferred(call_id, agent_id, "attended", consult.kind, consult.target, now)
+        )
+        if consult.target_agent is None:
+            # an outside party has the caller now: the call ends here for the contact center
+            await self._finish_connected(live, now, "transferred")
+            return payload
+        # The call stays in the history as one call; the new agent owns it from here.
+        new_agent = consult.target_agent
+        await self._live.release_agent(agent_id, call_id)
+        await self._acd.submit(m.CallFinished(call_id, agent_id))
+        self._remember(replace(rec))
+        self._last_call_of_agent[agent_id] = call_id
+        await self._notifier.to_agent(agent_id, "call.ended", self._ended_payload(rec))
+        rec.agent_id = new_agent
+        self._last_call_of_agent[new_agent] = call_id
+        self._update(call_id, agent_id=new_agent)
+        await self._event(call_id, "answered", agent=new_agent)
+        await self._notifier.to_agent(new_agent, "call.transfer", payload)
+        await self._notifier.to_agent(
+            new_agent,
+            "call.answered",
+            {
+                "call": call_json(rec),
+                "customer": customer_json(live.customer),
+                "history": [call_json(c) for c in live.history],
+            },
+        )
+        return payload
 
     async def transfer_cancel(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
-        self._connected_call(agent_id, call_id)
-        raise InvalidRequest("no attended transfer is in progress on this call", "call_id")
+        """Drop the consulted party; the agent is back with the caller."""
+        live, consult = self._consulting_call(agent_id, call_id)
+        await self._control_action(live, "transfer_cancel", self._control.cancel_consult(call_id))
+        now = self._clock.now()
+        held = self._end_hold(live, now)
+        live.consult = None
+        if consult.target_agent is not None:
+            await self._release_agent(consult.target_agent, call_id)
+        await self._event(call_id, "consult_cancelled", agent=agent_id, target=consult.target)
+        await self._event(call_id, "resumed", agent=agent_id, held_s=held)
+        payload = {
+            "call_id": call_id,
+            "state": "cancelled",
+            "mode": "attended",
+            "target": {"kind": consult.kind, "id": consult.target},
+        }
+        await self._notifier.to_agent(agent_id, "call.transfer", payload)
+        await self._notifier.to_agent(agent_id, "call.unheld", {"call_id": call_id, "held_s": held})
+        if consult.target_agent is not None:
+            await self._notifier.to_agent(consult.target_agent, "call.transfer", payload)
+        return payload
 
     async def conference(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
-        self._connected_call(agent_id, call_id)
-        raise InvalidRequest("no attended transfer is in progress on this call", "call_id")
+        self._consulting_call(agent_id, call_id)
+        raise InvalidRequest(
+            "three-way conference is not available on this server yet; complete or cancel",
+            "call_id",
+        )
 
     def _call_of_agent(self, agent_id: AgentId) -> LiveCall:
         for live in self.active.values():

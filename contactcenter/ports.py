@@ -210,6 +210,20 @@ class CallControl(Protocol):
 
     async def stop_spy(self, call_id: CallId) -> None: ...
 
+    async def consult(
+        self, call_id: CallId, endpoint: str, timeout_s: float, caller_id: str | None = None
+    ) -> None:
+        """Attended transfer: ring `endpoint` and bridge it with the (parked) agent leg."""
+        ...
+
+    async def complete_transfer(self, call_id: CallId) -> None:
+        """Bridge the held caller with the consulted party; the agent's leg leaves."""
+        ...
+
+    async def cancel_consult(self, call_id: CallId) -> None:
+        """Drop the consulted party and bridge the caller with the agent again."""
+        ...
+
     async def hangup_agent_leg(self, call_id: CallId) -> None:
         """End the agent's parked leg (the caller hung up while on hold)."""
         ...

@@ -49,6 +49,8 @@ class PbxContext(Protocol):
     def unregister(self, chan: Channel) -> None: ...
     def phone_answers(self, endpoint: str) -> bool: ...
     def amd_verdict(self, call: SimulatedCall) -> AmdVerdict: ...
+    def adopt_leg(self, call: SimulatedCall, leg: Channel, old: Channel | None) -> None: ...
+    def leave_bridge(self, leg: Channel) -> None: ...
 
 
 class SimulatedCall:
@@ -81,6 +83,7 @@ class SimulatedCall:
         # Call control requests (AMI actions), carried out by the dialplan task.
         self.extra_goto: tuple[str, str, int] | None = None  # the agent leg's Redirect
         self.bridge_requested = False
+        self.bridge_with: Channel | None = None  # Bridge of the held caller with another leg
         self.transfer_to: tuple[str, str] | None = None
         self.talk_deadline: float | None = None
 
@@ -149,9 +152,11 @@ class SimulatedCall:
         self.extra_goto = extra
         self.interrupted.set()
 
-    def request_bridge(self) -> None:
-        """An AMI Bridge of the held caller with the parked agent leg."""
+    def request_bridge(self, with_leg: Channel | None = None) -> None:
+        """An AMI Bridge of the held caller with the parked agent leg, or with another leg
+        (`with_leg`: the transfer target's, which then becomes the call's agent leg)."""
         self.bridge_requested = True
+        self.bridge_with = with_leg
         self.interrupted.set()
 
     def request_transfer(self, context: str, exten: str) -> None:

@@ -308,10 +308,20 @@ class _Dialplan:
                 call.caller_hangs_up()  # the caller gives up on hold
             if call.hangup_by is None and call.goto is None:
                 leg = call.agent_leg
-                if call.bridge_requested and leg is not None:
+                if call.bridge_requested and (leg is not None or call.bridge_with is not None):
                     call.bridge_requested = False
                     call.interrupted.clear()
                     call.emit(frames.music_on_hold_stop(chan))
+                    target = call.bridge_with or leg
+                    assert target is not None
+                    if call.bridge_with is not None:
+                        # the transfer target takes the call; the old agent leg stays where
+                        # it is (the consultation bridge) until the server hangs it up
+                        self.pbx.adopt_leg(call, call.bridge_with, leg)
+                        call.agent_leg = call.bridge_with
+                        call.bridge_with = None
+                        call.truth.transferred_to = target.name
+                    self.pbx.leave_bridge(target)
                     self._bridge_legs()
                     call.truth.resumes += 1
                     return self._talk

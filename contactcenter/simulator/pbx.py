@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -79,6 +80,10 @@ class SimulatedPbx:
         self._callee_of: dict[str, Callee] = {}
         # Supervisors' ChanSpy legs: spyer channel name -> (spyer, spied channel or None).
         self._spies: dict[str, tuple[Channel, Channel | None]] = {}
+        # Legs that belong to no call's dialplan: a consultation target's phone (Originate into
+        # a context), or an agent leg left behind by a completed transfer. Their bridges.
+        self._free: dict[str, Channel] = {}
+        self._bridges: dict[str, list[Channel]] = {}
         # MuteAudio state per channel name (True: muted).
         self.mutes: dict[str, bool] = {}
 
@@ -209,11 +214,12 @@ class SimulatedPbx:
         found = self._channels.get(name)
         if found is None:
             spy = self._spies.get(name)
-            return None if spy is None else spy[0]
+            return spy[0] if spy is not None else self._free.get(name)
         return found[0]
 
     def list_channels(self) -> list[Channel]:
-        return [chan for chan, _ in self._channels.values()] + [s for s, _ in self._spies.values()]
+        spies = [s for s, _ in self._spies.values()]
+        return [chan for chan, _ in self._channels.values()] + spies + list(self._free.values())
 
     def set_variable(self, chan: Channel, name: str, value: str) -> None:
         found = self._channels.get(chan.name)
@@ -252,6 +258,12 @@ class SimulatedPbx:
             spyer.hung_up = True
             self.emit(frames.hangup(spyer, cause))
             return
+        free = self._free.pop(chan.name, None)
+        if free is not None:
+            self.leave_bridge(free)
+            free.hung_up = True
+            self.emit(frames.hangup(free, cause))
+            return
         found = self._channels.get(chan.name)
         if found is None:
             return
@@ -268,8 +280,56 @@ class SimulatedPbx:
         found = self._channels.get(chan.name)
         return None if found is None else found[1]
 
+    def adopt_leg(self, call: SimulatedCall, leg: Channel, old: Channel | None) -> None:
+        """`leg` (a free leg) becomes `call`'s agent leg; `old` (its agent leg) becomes free."""
+        self._free.pop(leg.name, None)
+        self.register(leg, call)
+        if old is not None and old is not leg:
+            self.unregister(old)
+            self._free[old.name] = old
+
+    def leave_bridge(self, leg: Channel) -> None:
+        """`leg` leaves the consultation bridge it is in (the bridge goes when empty)."""
+        bridge_id = leg.bridge_id
+        members = self._bridges.get(bridge_id)
+        if not bridge_id or members is None:
+            return
+        members.remove(leg)
+        leg.bridge_id = ""
+        self.emit(frames.bridge_leave(bridge_id, len(members), leg))
+        if not members:
+            del self._bridges[bridge_id]
+            self.emit(frames.bridge_destroy(bridge_id))
+
+    def _consult_bridge(self, first: Channel, second: Channel) -> None:
+        """A basic bridge of two legs outside any call's dialplan (agent and transfer target)."""
+        bridge_id = str(uuid.uuid4())
+        self._bridges[bridge_id] = [first, second]
+        self.emit(frames.bridge_create(bridge_id))
+        for count, leg in enumerate((first, second), start=1):
+            leg.bridge_id = bridge_id
+            self.emit(frames.bridge_enter(bridge_id, count, leg))
+
     def bridge(self, chan1: Channel, chan2: Channel) -> str | None:
-        """Only the pairing the server uses: a caller on hold with its parked agent leg."""
+        """The pairings the server uses: a held caller with its parked agent leg or with a
+        transfer target's leg; a parked agent leg with a transfer target's leg (consult)."""
+        for held, other in ((chan1, chan2), (chan2, chan1)):
+            call = self._call_of(held)
+            if call is None or call.channel is not held or other.name not in self._free:
+                continue
+            if held.bridge_id or held.context != "cc-hold":
+                return f"Unable to add Channel1 to bridge: {chan1.name}"
+            call.request_bridge(other)
+            return None
+        for parked, other in ((chan1, chan2), (chan2, chan1)):
+            call = self._call_of(parked)
+            if call is None or call.agent_leg is not parked or other.name not in self._free:
+                continue
+            if parked.bridge_id or other.bridge_id:
+                return f"Unable to add Channel1 to bridge: {chan1.name}"
+            # events after the action's response, as for every action
+            asyncio.get_running_loop().call_soon(self._consult_bridge, parked, other)
+            return None
         call = self._call_of(chan1)
         if call is None or call.channel is not chan1 or call.agent_leg is not chan2:
             call = self._call_of(chan2)
@@ -337,6 +397,9 @@ class SimulatedPbx:
             return
         if app is not None and app[0].lower() == "chanspy":
             await self._originate_spy(msg, channel, cid_num, cid_name, app)
+            return
+        if target is not None and target[0] != "cc-outbound":
+            await self._originate_leg(msg, channel, cid_num, cid_name, target)
             return
         number = resource.partition("@")[0]
         callee = self.callees.get(number, Callee("invalid"))
@@ -407,6 +470,44 @@ class SimulatedPbx:
         truth.originate_reason = reason
         truth.outcome = callee.behaviour
         self.truth.add(truth)
+
+    async def _originate_leg(
+        self,
+        msg: AmiMessage,
+        endpoint: str,
+        cid_num: str | None,
+        cid_name: str | None,
+        target: tuple[str, str],
+    ) -> None:
+        """A phone (an agent's, for a consultation) rung into a context: it answers as the
+        simulated phones do (or never, if silent: Reason 3 after the Timeout)."""
+        leg = self.factory.originated(endpoint, cid_num, cid_name, msg.get("ChannelId"), *target)
+        self.emit(frames.newchannel(leg))
+        if not self.phone_answers(endpoint):
+            try:
+                timeout_s = int(msg.get("Timeout") or "30000") / 1000
+            except ValueError:
+                timeout_s = 30.0
+            await asyncio.sleep(timeout_s)
+            self.emit(
+                frames.originate_response(
+                    msg.action_id, False, endpoint, 3, "<unknown>", cid_num, cid_name,
+                    target=target,
+                )
+            )  # fmt: skip
+            self.emit(frames.hangup(leg, 19))
+            return
+        await asyncio.sleep(self.settings.phone_answer_delay_s)
+        leg.state = ChannelState.UP
+        self.emit(frames.newstate(leg))
+        self._free[leg.name] = leg
+        self.emit(
+            frames.originate_response(
+                msg.action_id, True, leg.name, 4, leg.uniqueid, cid_num, cid_name, target=target
+            )
+        )
+        leg.application, leg.app_data = "Wait", "3600"
+        self.emit(frames.newexten(leg, "Wait", "3600"))
 
     async def _originate_spy(
         self,

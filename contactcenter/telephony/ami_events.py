@@ -217,6 +217,12 @@ class AmiEventTranslator:
                 reason = msg.get("Reason")
                 logger.warning("supervisor leg failed call_id=%s reason=%s", rest, reason)
             return
+        if kind == "consult":
+            channel = msg.get("Channel") if success else None
+            self._registry.consult_answered(
+                call_id, channel, None if success else msg.get("Reason")
+            )
+            return
         if kind != "orig":
             return
         pending = self._originates.get(call_id)

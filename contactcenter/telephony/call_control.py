@@ -16,6 +16,7 @@ The contexts named here are those of config/asterisk/extensions.conf (docs/aster
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Callable
@@ -194,6 +195,71 @@ class AmiCallControl:
             raise UnknownCall(f"no supervisor is listening to call {call_id}")
         await self._act("stop spy", call_id, "Hangup", {"Channel": channel})
         self._registry.set_spy_leg(call_id, None)
+
+    async def consult(
+        self, call_id: CallId, endpoint: str, timeout_s: float, caller_id: str | None = None
+    ) -> None:
+        """Attended transfer, step 1 (the caller is on hold, the agent's leg parked): ring the
+        target's `endpoint` into cc-agent-hold and, once it answers, Bridge it with the agent's
+        leg. Raises TelephonyError if the target does not answer within `timeout_s`."""
+        leg = self._agent_leg(call_id)
+        waiter = self._registry.wait_consult(call_id)
+        fields = {
+            "Channel": endpoint,
+            "Context": AGENT_HOLD_CONTEXT,
+            "Exten": "s",
+            "Priority": "1",
+            "Timeout": str(max(1000, int(timeout_s * 1000))),
+            "CallerID": f'"Transfer" <{caller_id or ""}>',
+            "Async": "true",
+        }
+        logger.info("consult call_id=%s %s", call_id, fields)
+        try:
+            await self._ami.action("Originate", fields, action_id=f"consult-{call_id}")
+            channel, reason = await asyncio.wait_for(waiter, timeout_s + 5.0)
+        except AmiActionError as exc:
+            raise TelephonyError(_message(exc)) from exc
+        except TimeoutError:
+            raise TelephonyError(f"{endpoint} did not answer") from None
+        if channel is None:
+            raise TelephonyError(f"{endpoint} did not answer (originate reason {reason})")
+        try:
+            await self._ami.action("Bridge", {"Channel1": leg, "Channel2": channel})
+        except AmiActionError as exc:
+            await self._hangup_quietly(channel)
+            self._registry.set_consult_leg(call_id, None)
+            raise TelephonyError(_message(exc)) from exc
+
+    async def complete_transfer(self, call_id: CallId) -> None:
+        """Attended transfer, done: the held caller is bridged with the target, whose leg
+        becomes the call's agent leg; the transferring agent's leg is hung up."""
+        caller = self._channel(call_id)
+        target = self._registry.consult_leg_of(call_id)
+        if target is None:
+            raise UnknownCall(f"no transfer target is on the line for call {call_id}")
+        old = self._registry.agent_leg_of(call_id)
+        await self._act(
+            "complete transfer", call_id, "Bridge", {"Channel1": caller, "Channel2": target}
+        )
+        self._registry.set_agent_leg(call_id, target)
+        self._registry.set_consult_leg(call_id, None)
+        if old is not None:
+            await self._hangup_quietly(old)
+
+    async def cancel_consult(self, call_id: CallId) -> None:
+        """Attended transfer, cancelled: the target's leg is hung up and the caller is bridged
+        with the agent again."""
+        target = self._registry.consult_leg_of(call_id)
+        if target is not None:
+            await self._hangup_quietly(target)
+            self._registry.set_consult_leg(call_id, None)
+        await self.unhold(call_id)
+
+    async def _hangup_quietly(self, channel: str) -> None:
+        try:
+            await self._ami.action("Hangup", {"Channel": channel, "Cause": "16"})
+        except AmiActionError as exc:
+            logger.info("hangup of %s failed: %s", channel, exc)
 
     async def hangup_agent_leg(self, call_id: CallId) -> None:
         leg = self._agent_leg(call_id)

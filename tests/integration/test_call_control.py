@@ -435,3 +435,102 @@ async def test_answered_person_is_connected_to_an_agent_like_an_inbound_call(
         assert truth.amd_status == "HUMAN" and truth.answered_at is not None
     finally:
         await desktop.stop()
+
+
+# --- attended transfer between two agents ----------------------------------------------------
+
+
+async def test_attended_transfer_consult_then_complete(system: RunningSystem) -> None:
+    first = Desktop(system.base_url, system.data.agents[0])
+    second = Desktop(system.base_url, system.data.agents[1])
+    await first.start()
+    await second.start()
+    try:
+        call_id, placed = await _connected_call(system, first)
+        truth = system.pbx.truth.calls[-1]
+        await second.ok("agent.ready", {})
+        target = {"kind": "agent", "id": system.data.agents[1]}
+        ack = await first.ok(
+            "call.transfer", {"call_id": call_id, "mode": "attended", "target": target}
+        )
+        assert ack["state"] == "consulting" and truth.holds == 1
+        await _until(lambda: bool(second.got("call.transfer")), "the consult on the target")
+        consult = second.got("call.transfer")[-1]
+        assert consult["state"] == "consulting" and consult["call"]["id"] == call_id
+        assert consult["from_agent"] == system.data.agents[0]
+        # the caller hears music meanwhile; the two agents talk in their own bridge
+        caller = next(c for c in system.pbx.list_channels() if c.uniqueid == truth.uniqueid)
+        assert caller.context == "cc-hold" and not caller.bridge_id
+        # a forged complete from the target (not the call's agent yet) is refused
+        forged = await second.call("call.transfer_complete", {"call_id": call_id})
+        assert forged["ok"] is False and forged["error"] == "this call is not yours"
+
+        done = await first.ok("call.transfer_complete", {"call_id": call_id})
+        assert done["state"] == "completed"
+        await _until(lambda: bool(first.got("call.ended")), "call.ended for the first agent")
+        await _until(lambda: bool(second.got("call.answered")), "the call for the target")
+        assert second.got("call.answered")[-1]["call"]["id"] == call_id
+        assert truth.transferred_to is not None and truth.transferred_to.startswith("PJSIP/1002")
+        # the first agent's disposition still goes onto the call
+        await first.ok(
+            "call.disposition", {"call_id": call_id, "disposition": "resolved", "note": ""}
+        )
+        await second.ok("call.hangup", {"call_id": call_id})
+        await placed
+        record = await _ended(system, call_id)
+        record, kinds = await _history(system, call_id)
+        assert record.agent_id == system.data.agents[1] and record.transferred == 1
+        assert record.outcome is Outcome.ANSWERED and record.hold_s > 0
+        assert kinds.index("consult_started") < kinds.index("transferred") < kinds.index("ended")
+        await _until(lambda: system.pbx.list_channels() == [], "no channel left on the PBX")
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_attended_transfer_cancel_and_refusals(system: RunningSystem) -> None:
+    first = Desktop(system.base_url, system.data.agents[0])
+    second = Desktop(system.base_url, system.data.agents[1])
+    await first.start()
+    await second.start()
+    try:
+        call_id, placed = await _connected_call(system, first)
+        truth = system.pbx.truth.calls[-1]
+        target = {"kind": "agent", "id": system.data.agents[1]}
+        payload = {"call_id": call_id, "mode": "attended", "target": target}
+        not_ready = await first.call("call.transfer", payload)
+        assert not_ready["ok"] is False and "is not ready" in not_ready["error"]
+        assert truth.holds == 0, "a refused transfer does not touch the call"
+
+        await second.ok("agent.ready", {})
+        system.pbx.silent_endpoints.add("PJSIP/1002")
+        no_answer = await first.call("call.transfer", payload)
+        assert no_answer["ok"] is False and "did not answer" in no_answer["error"]
+        assert truth.resumes == 1, "the caller is back with the agent"
+        assert desktop_error(first) == "transfer"
+        system.pbx.silent_endpoints.clear()
+
+        await _until(lambda: bool(second.got("agent.state")), "the target's state")
+        await second.ok("agent.ready", {})
+        await first.ok("call.transfer", payload)
+        cancelled = await first.ok("call.transfer_cancel", {"call_id": call_id})
+        assert cancelled["state"] == "cancelled"
+        await _until(lambda: truth.resumes == 2, "the caller bridged with the agent again")
+        await _until(
+            lambda: any(d["state"] == "cancelled" for d in second.got("call.transfer")),
+            "the target told",
+        )
+        await first.ok("call.hangup", {"call_id": call_id})
+        await placed
+        record, kinds = await _history(system, call_id)
+        assert record.agent_id == system.data.agents[0] and record.transferred == 0
+        assert "consult_cancelled" in kinds
+        await _until(lambda: system.pbx.list_channels() == [], "no channel left on the PBX")
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+def desktop_error(desktop: Desktop) -> str | None:
+    errors = desktop.got("call.error")
+    return errors[-1]["action"] if errors else None
