@@ -873,6 +873,9 @@ class CallService:
         over FastAGI `outbound` (see `outbound_answered`) and waits for an agent in
         `request.queue_id`."""
         now = self._clock.now()
+        default_cid = self._settings.calls.outbound_caller_id
+        if request.caller_id_number is None and default_cid:
+            request = replace(request, caller_id_number=default_cid)
         rec = CallRecord(
             id=request.call_id,
             direction=Direction.OUTBOUND,
