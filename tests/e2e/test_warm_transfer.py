@@ -33,6 +33,12 @@ def chromium() -> str:
 
 
 @pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
 async def browser(chromium: str) -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
@@ -70,8 +76,9 @@ async def _login_ready(page: Page, base_url: str, username: str) -> None:
     await expect(state).not_to_contain_text("Not", ignore_case=True)
 
 
-async def test_warm_transfer_between_two_desktops(browser: Browser, system: RunningSystem) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+async def test_warm_transfer_between_two_desktops(
+    browser: Browser, system: RunningSystem, artifacts: Path
+) -> None:
     customer = await system.runtime.db.customers.find_by_phone(system.data.known_numbers[1])
     assert customer is not None
     first = await browser.new_page(viewport={"width": 1366, "height": 768})
@@ -108,14 +115,14 @@ async def test_warm_transfer_between_two_desktops(browser: Browser, system: Runn
     banner = second.get_by_test_id("consult-banner")
     await expect(banner).to_be_visible(timeout=10_000)
     await expect(banner).to_contain_text(customer.name)
-    await first.screenshot(path=str(ARTIFACTS / "warm-transfer-consulting.png"))
+    await first.screenshot(path=str(artifacts / "warm-transfer-consulting.png"))
 
     await first.get_by_test_id("btn-transfer-complete").click()
     await expect(first.get_by_test_id("wrapup-panel")).to_be_visible(timeout=10_000)
     await expect(second.get_by_test_id("call-panel")).to_be_visible(timeout=10_000)
     await expect(second.get_by_test_id("pop-customer-name")).to_have_text(customer.name)
     await expect(banner).to_be_hidden()
-    await second.screenshot(path=str(ARTIFACTS / "warm-transfer-target.png"))
+    await second.screenshot(path=str(artifacts / "warm-transfer-target.png"))
 
     await second.get_by_test_id("btn-hangup").click()
     await expect(second.get_by_test_id("wrapup-panel")).to_be_visible(timeout=10_000)
