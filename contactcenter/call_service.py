@@ -27,6 +27,7 @@ from contactcenter.errors import (
 )
 from contactcenter.events import (
     CallAnswered,
+    CallbackRequested,
     CallConnected,
     CallEnded,
     CallHeld,
@@ -838,6 +839,52 @@ class CallService:
         supervisor, mode = live.spy
         live.spy = None
         await self._event(call_id, "spy_stopped", supervisor=supervisor, mode=mode)
+
+    # --- waiting callers: position, estimated wait, callback ------------------------------
+
+    def position(self, call_id: CallId) -> int | None:
+        """1-based place of a waiting call in its queue's routing order (None: not waiting)."""
+        live = self.active.get(call_id)
+        if live is None or live.phase is not Phase.QUEUED or live.record.queue_id is None:
+            return None
+        try:
+            order = self._acd.core.waiting(live.record.queue_id)
+        except (AcdError, KeyError):
+            return None
+        return order.index(call_id) + 1 if call_id in order else None
+
+    def estimated_wait_s(self, call_id: CallId) -> float | None:
+        """The ACD's estimate of the remaining wait, when the ACD offers one."""
+        estimate = getattr(self._acd.core, "estimated_wait_s", None)
+        if estimate is None:
+            return None
+        try:
+            value = estimate(call_id, self._clock.now())
+        except AcdError:
+            return None
+        return float(value) if value is not None else None
+
+    async def request_callback(self, call_id: CallId) -> bool:
+        """A waiting caller pressed 1 for a callback: they leave the queue, the call ends with
+        outcome callback_requested, and CallbackRequested goes on the bus. False if the call
+        is no longer waiting (an agent took it meanwhile)."""
+        live = self.active.get(call_id)
+        if live is None or live.phase is not Phase.QUEUED:
+            return False
+        rec = live.record
+        now = self._clock.now()
+        live.phase = Phase.ENDED
+        queue_id = rec.queue_id
+        if queue_id is not None:
+            await self._live.remove_waiting(queue_id, call_id)
+            await self._acd.submit(m.RemoveCall(call_id))
+            if rec.queued_at is not None:
+                await self._live.incr(queue_id, utc_day(rec.queued_at), "callback_requested")
+        wait = now - rec.queued_at if rec.queued_at is not None else None
+        await self._event(call_id, "callback_requested", number=rec.caller_number)
+        await self._finish(live, Outcome.CALLBACK_REQUESTED, now, "callback requested", wait_s=wait)
+        await self._bus.publish(CallbackRequested(call_id, rec.caller_number, queue_id, now))
+        return True
 
     async def _start_recording(self, live: LiveCall) -> None:
         rec = live.record

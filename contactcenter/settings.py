@@ -71,6 +71,14 @@ class CallsSettings(_Section):
     )
     # Caller ID of outbound calls when the request names none.
     outbound_caller_id: str = ""
+    # Waiting callers: every this many seconds of music, tell them their position (and the
+    # estimated wait, when the ACD gives one) and, with `callback_offer`, offer a callback
+    # ("press 1"). 0: music only.
+    prompt_interval_s: NonNegative = 0.0
+    callback_offer: bool = False
+    # Sound files (without extension) of the callback offer and its confirmation.
+    callback_prompt: str = "cc-callback-offer"
+    callback_confirm: str = "cc-callback-confirm"
 
 
 class AuthSettings(_Section):

@@ -110,6 +110,9 @@ class SimulatedCall:
     def next_digits(self) -> str | None:
         return self.digits.pop(0) if self.digits else None
 
+    def heard(self, what: str) -> None:
+        self.truth.heard.append(what)
+
     # --- signals ------------------------------------------------------------------------------
 
     @property

@@ -534,3 +534,51 @@ async def test_attended_transfer_cancel_and_refusals(system: RunningSystem) -> N
 def desktop_error(desktop: Desktop) -> str | None:
     errors = desktop.got("call.error")
     return errors[-1]["action"] if errors else None
+
+
+# --- waiting callers: position prompts and the callback offer ----------------------------------
+
+
+async def test_waiting_caller_hears_position_and_takes_a_callback(tmp_path: Path) -> None:
+    """Nobody is Ready: between spells of music the caller hears their place in the queue, and
+    presses 1 at the callback offer. The call ends `callback_requested` and CallbackRequested
+    goes on the bus once."""
+    from contactcenter import events as ev
+
+    settings = _settings(tmp_path, prompt_interval_s=0.2, callback_offer=True)
+    async with running_system(settings, n_agents=1, n_customers=5) as system:
+        requested: list[ev.CallbackRequested] = []
+
+        async def on_callback(event: ev.CallbackRequested) -> None:
+            requested.append(event)
+
+        system.runtime.bus.subscribe(ev.CallbackRequested, on_callback)
+        # two unknown callers (same priority): the first waits and gives up, the second is
+        # behind it and takes the callback at the second offer
+        first = asyncio.ensure_future(system.pbx.place_call("5559991", "100", 1.5, 1.0))
+        await asyncio.sleep(0.1)
+        second = await system.pbx.place_call("5559992", "100", 10.0, 1.0, digits=["", "1"])
+        await first
+        assert second.hung_up_by == "server" and second.answered_at is None
+        # second in line: "there are" 1 "calls waiting", then the offer (no answer), then
+        # once the first caller left: "you are next", the offer, 1, the confirmation
+        assert second.heard[:4] == [
+            "queue-thereare",
+            "1",
+            "queue-callswaiting",
+            "cc-callback-offer",
+        ]
+        assert second.heard[-3:] == ["queue-youarenext", "cc-callback-offer", "cc-callback-confirm"]
+        assert len(requested) == 1
+        call_id = requested[0].call_id
+        assert requested[0].number == "5559992"
+        assert requested[0].queue_id == "support"
+        record = await _ended(system, call_id)
+        _, kinds = await _history(system, call_id)
+        assert record.outcome is Outcome.CALLBACK_REQUESTED and record.wait_s is not None
+        assert "callback_requested" in kinds
+        others = [
+            c for c in await system.runtime.db.calls.between(0, 4e9) if c.caller_number == "5559991"
+        ]
+        assert [c.outcome for c in others] == [Outcome.ABANDONED]
+        assert system.runtime.calls.position(call_id) is None
