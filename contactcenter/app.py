@@ -209,6 +209,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             registry,
             dial_template=settings.calls.dial_template,
             expect_originate=translator.expect_originate,
+            on_requeue=translator.forget_connected,
         )
         if ami is not None
         else _NoPbx()

@@ -110,6 +110,11 @@ class LiveCall:
     spy: tuple[str, str] | None = None  # (supervisor endpoint, mode)
     busy: bool = False  # a call control action is in flight
     consult: Consult | None = None  # an attended transfer in progress
+    # Talk accounting across agents (a call transferred to a queue is answered again):
+    # talk of earlier agents, and when the current agent's talk (and its hold base) began.
+    prior_talk_s: float = 0.0
+    talk_from: float | None = None
+    hold_base_s: float = 0.0
 
 
 @dataclass(slots=True)
@@ -524,6 +529,13 @@ class CallService:
         await self._bus.publish(CallResumed(call_id, agent_id, held, now))
         return payload
 
+    @staticmethod
+    def _leg_talk(live: LiveCall, now: float) -> float:
+        """Talk time with the current agent: since they were connected, less time on hold."""
+        if live.talk_from is None:
+            return 0.0
+        return max(0.0, now - live.talk_from - (live.record.hold_s - live.hold_base_s))
+
     def _end_hold(self, live: LiveCall, now: float) -> float:
         """Close a hold period: its seconds go onto the call's hold_s."""
         if live.held_since is None:
@@ -569,8 +581,8 @@ class CallService:
             # a blind transfer to an agent: ring them, and hand the caller over on answer
             await self._attended(live, agent_id, kind, target, blind=True)
             return await self.transfer_complete(agent_id, call_id)
-        if kind != "number":
-            raise InvalidRequest(f"a blind transfer to a {kind} is not available yet", "target")
+        if kind == "queue":
+            return await self._transfer_to_queue(live, agent_id, QueueId(target))
         if not target or any(c not in "0123456789+*#" for c in target):
             raise InvalidRequest(f"not a dialable number: {target!r}", "target.id")
         if live.recording is not None:
@@ -600,6 +612,69 @@ class CallService:
         await self._bus.publish(CallTransferred(call_id, agent_id, mode, kind, target, now))
         # The caller is the far party's now: the call ends here for the contact center.
         await self._finish_connected(live, now, "transferred")
+        return payload
+
+    async def _transfer_to_queue(
+        self, live: LiveCall, agent_id: AgentId, queue_id: QueueId
+    ) -> dict[str, Any]:
+        """Blind transfer to a queue: the caller goes back to music (cc-hold) and into the ACD
+        at the call's priority; the agent goes to wrap-up. One call row, transferred + 1."""
+        if queue_id not in {q.id for q in self._settings.queues}:
+            raise InvalidRequest(f"unknown queue {queue_id!r}", "target.id")
+        rec = live.record
+        call_id = rec.id
+        if live.recording is not None:
+            await self._stop_recording(live)
+        await self._control_action(
+            live,
+            "transfer",
+            self._control.requeue(call_id),
+            mode="blind",
+            target_kind="queue",
+            target=queue_id,
+        )
+        now = self._clock.now()
+        live.prior_talk_s += self._leg_talk(live, now)
+        live.talk_from = None
+        rec.talk_s = live.prior_talk_s
+        rec.transferred += 1
+        await self._event(
+            call_id,
+            "transferred",
+            agent=agent_id,
+            mode="blind",
+            target_kind="queue",
+            target=queue_id,
+        )
+        payload = {
+            "call_id": call_id,
+            "state": "completed",
+            "mode": "blind",
+            "target": {"kind": "queue", "id": queue_id},
+        }
+        await self._notifier.to_agent(agent_id, "call.transfer", payload)
+        await self._bus.publish(CallTransferred(call_id, agent_id, "blind", "queue", queue_id, now))
+        # the agent is done with it: wrap-up, with the call as it was for them
+        live.phase = Phase.QUEUED
+        rec.agent_id = None
+        rec.queue_id = queue_id
+        await self._live.release_agent(agent_id, call_id)
+        await self._acd.submit(m.CallFinished(call_id, agent_id))
+        self._remember(replace(rec, agent_id=agent_id))
+        self._last_call_of_agent[agent_id] = call_id
+        self._update(
+            call_id,
+            agent_id=None,
+            queue_id=queue_id,
+            transferred=rec.transferred,
+            talk_s=rec.talk_s,
+        )
+        await self._notifier.to_agent(agent_id, "call.ended", self._ended_payload(rec))
+        await self._live.put_waiting(
+            WaitingCall(call_id, queue_id, now, rec.priority, rec.caller_number)
+        )
+        await self._live.incr(queue_id, utc_day(now), "offered")
+        await self._acd.submit(m.EnqueueCall(call_id, queue_id, rec.priority))
         return payload
 
     # --- attended transfer -----------------------------------------------------------------
@@ -988,6 +1063,17 @@ class CallService:
             return
         rec = live.record
         live.phase = Phase.CONNECTED
+        live.talk_from = event.at
+        live.hold_base_s = rec.hold_s
+        if rec.answered_at is not None:
+            # answered again after a transfer to a queue: the first answer stays the call's
+            await self._event(rec.id, "answered", agent=rec.agent_id)
+            if rec.queue_id is not None:
+                await self._live.incr(rec.queue_id, utc_day(event.at), "answered")
+            assert rec.agent_id is not None
+            await self._notifier.to_agent(rec.agent_id, "call.answered", {"call": call_json(rec)})
+            await self._bus.publish(CallAnswered(rec.id, rec.agent_id, rec.queue_id, event.at))
+            return
         rec.answered_at = event.at
         rec.wait_s = event.at - rec.queued_at if rec.queued_at is not None else None
         self._update(rec.id, answered_at=event.at, wait_s=rec.wait_s)
@@ -1032,8 +1118,8 @@ class CallService:
         """A connected call ends (hang-up or transfer): talk time excludes the time on hold."""
         rec = live.record
         self._end_hold(live, now)
-        if rec.answered_at is not None:
-            rec.talk_s = max(0.0, now - rec.answered_at - rec.hold_s)
+        if live.talk_from is not None:
+            rec.talk_s = live.prior_talk_s + self._leg_talk(live, now)
         outcome = (
             Outcome.ANSWERED_HUMAN if rec.direction is Direction.OUTBOUND else Outcome.ANSWERED
         )

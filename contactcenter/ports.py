@@ -224,6 +224,10 @@ class CallControl(Protocol):
         """Drop the consulted party and bridge the caller with the agent again."""
         ...
 
+    async def requeue(self, call_id: CallId) -> None:
+        """Take the caller from the agent back to music on hold (to wait in a queue again)."""
+        ...
+
     async def hangup_agent_leg(self, call_id: CallId) -> None:
         """End the agent's parked leg (the caller hung up while on hold)."""
         ...

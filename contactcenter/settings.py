@@ -231,7 +231,7 @@ class Settings(BaseModel):
         raise KeyError(queue_id)
 
 
-_SECTIONS = ("http", "agi", "ami", "auth", "wallboard")
+_SECTIONS = ("http", "agi", "ami", "auth", "wallboard", "calls")
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

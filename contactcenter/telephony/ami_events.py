@@ -127,6 +127,11 @@ class AmiEventTranslator:
         self._hung_up.discard(call_id)
         self._originates.pop(call_id, None)
 
+    def forget_connected(self, call_id: CallId) -> None:
+        """The caller left the agent to wait again (transfer to a queue): their next bridge
+        is a new connection."""
+        self._connected.discard(call_id)
+
     def report_connected(self, call_id: CallId, *, reason: str = "BridgeEnter") -> bool:
         """Publish CallConnected for `call_id` unless it was already reported connected or hung
         up. Returns whether it was published. Used by the event handlers and by the resync."""

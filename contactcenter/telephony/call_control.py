@@ -73,8 +73,10 @@ class AmiCallControl:
         *,
         dial_template: str = "PJSIP/{number}@carrier",
         expect_originate: Callable[[CallId, bool], None] | None = None,
+        on_requeue: Callable[[CallId], None] | None = None,
     ) -> None:
         self._expect = expect_originate
+        self._on_requeue = on_requeue
         self._ami = ami
         self._registry = registry
         self._dial_template = dial_template
@@ -260,6 +262,15 @@ class AmiCallControl:
             await self._ami.action("Hangup", {"Channel": channel, "Cause": "16"})
         except AmiActionError as exc:
             logger.info("hangup of %s failed: %s", channel, exc)
+
+    async def requeue(self, call_id: CallId) -> None:
+        """Redirect of the caller alone to cc-hold (the agent's leg is hung up, as recorded);
+        the caller's next BridgeEnter counts as a new connection."""
+        fields = {"Channel": self._channel(call_id), "Context": HOLD_CONTEXT, "Exten": "s"}
+        fields["Priority"] = "1"
+        await self._act("requeue", call_id, "Redirect", fields)
+        if self._on_requeue is not None:
+            self._on_requeue(call_id)
 
     async def hangup_agent_leg(self, call_id: CallId) -> None:
         leg = self._agent_leg(call_id)

@@ -582,3 +582,45 @@ async def test_waiting_caller_hears_position_and_takes_a_callback(tmp_path: Path
         ]
         assert [c.outcome for c in others] == [Outcome.ABANDONED]
         assert system.runtime.calls.position(call_id) is None
+
+
+async def test_blind_transfer_to_a_queue_is_answered_again(system: RunningSystem) -> None:
+    first = Desktop(system.base_url, system.data.agents[0])
+    second = Desktop(system.base_url, system.data.agents[1])
+    await first.start()
+    await second.start()
+    try:
+        call_id, placed = await _connected_call(system, first)
+        truth = system.pbx.truth.calls[-1]
+        await asyncio.sleep(0.3)
+        bad = await first.call(
+            "call.transfer",
+            {"call_id": call_id, "mode": "blind", "target": {"kind": "queue", "id": "nope"}},
+        )
+        assert bad == {"ok": False, "error": "unknown queue 'nope'", "field": "target.id"}
+        await second.ok("agent.ready", {})
+        ack = await first.ok(
+            "call.transfer",
+            {"call_id": call_id, "mode": "blind", "target": {"kind": "queue", "id": "support"}},
+        )
+        assert ack["state"] == "completed"
+        await _until(lambda: bool(first.got("call.ended")), "wrap-up for the first agent")
+        await _until(lambda: bool(second.got("call.offered")), "the offer to the second agent")
+        assert second.got("call.offered")[-1]["call"]["id"] == call_id
+        await second.ok("call.answer", {"call_id": call_id})
+        await _until(lambda: bool(second.got("call.answered")), "the second answer")
+        assert truth.dial_attempts == 2
+        await asyncio.sleep(0.3)
+        await second.ok("call.hangup", {"call_id": call_id})
+        await placed
+        record = await _ended(system, call_id)
+        _, kinds = await _history(system, call_id)
+        assert record.agent_id == system.data.agents[1] and record.transferred == 1
+        assert record.outcome is Outcome.ANSWERED and record.queue_id == "support"
+        assert record.talk_s is not None and record.talk_s >= 0.6, "both agents' talk"
+        assert record.answered_at is not None and record.ended_at is not None
+        assert record.talk_s <= record.ended_at - record.answered_at
+        assert kinds.count("answered") == 2 and "transferred" in kinds
+    finally:
+        await first.stop()
+        await second.stop()
