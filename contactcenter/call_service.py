@@ -110,6 +110,7 @@ class LiveCall:
     spy: tuple[str, str] | None = None  # (supervisor endpoint, mode)
     busy: bool = False  # a call control action is in flight
     consult: Consult | None = None  # an attended transfer in progress
+    conference: bool = False  # caller, agent and target together (ConfBridge)
     # Talk accounting across agents (a call transferred to a queue is answered again):
     # talk of earlier agents, and when the current agent's talk (and its hold base) began.
     prior_talk_s: float = 0.0
@@ -507,6 +508,8 @@ class CallService:
         live = self._connected_call(agent_id, call_id)
         if live.held_since is not None:
             raise InvalidRequest("the call is already on hold", "call_id")
+        if live.conference or live.consult is not None:
+            raise InvalidRequest("hold is not available during a transfer or conference", "call_id")
         await self._control_action(live, "hold", self._control.hold(call_id))
         now = self._clock.now()
         live.held_since = now
@@ -792,9 +795,12 @@ class CallService:
     async def transfer_complete(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
         """The caller joins the consulted party and the agent leaves the call."""
         live, consult = self._consulting_call(agent_id, call_id)
-        await self._control_action(
-            live, "transfer_complete", self._control.complete_transfer(call_id)
+        run = (
+            self._control.leave_conference(call_id)
+            if live.conference
+            else self._control.complete_transfer(call_id)
         )
+        await self._control_action(live, "transfer_complete", run)
         now = self._clock.now()
         rec = live.record
         held = self._end_hold(live, now)
@@ -851,7 +857,12 @@ class CallService:
     async def transfer_cancel(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
         """Drop the consulted party; the agent is back with the caller."""
         live, consult = self._consulting_call(agent_id, call_id)
-        await self._control_action(live, "transfer_cancel", self._control.cancel_consult(call_id))
+        run = (
+            self._control.drop_consult(call_id)
+            if live.conference
+            else self._control.cancel_consult(call_id)
+        )
+        await self._control_action(live, "transfer_cancel", run)
         now = self._clock.now()
         held = self._end_hold(live, now)
         live.consult = None
@@ -872,11 +883,29 @@ class CallService:
         return payload
 
     async def conference(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
-        self._consulting_call(agent_id, call_id)
-        raise InvalidRequest(
-            "three-way conference is not available on this server yet; complete or cancel",
-            "call_id",
-        )
+        """Make the consultation a three-way call: caller, agent and target together. Then
+        `transfer_complete` lets the agent leave, `transfer_cancel` drops the target."""
+        live, consult = self._consulting_call(agent_id, call_id)
+        if live.conference:
+            raise InvalidRequest("the call is already a conference", "call_id")
+        await self._control_action(live, "conference", self._control.conference(call_id))
+        now = self._clock.now()
+        live.conference = True
+        held = self._end_hold(live, now)
+        await self._event(call_id, "resumed", agent=agent_id, held_s=held)
+        await self._event(call_id, "conference_started", agent=agent_id, target=consult.target)
+        payload = {
+            "call_id": call_id,
+            "state": "conference",
+            "mode": "attended",
+            "target": {"kind": consult.kind, "id": consult.target},
+        }
+        await self._notifier.to_agent(agent_id, "call.transfer", payload)
+        if consult.target_agent is not None:
+            await self._notifier.to_agent(
+                consult.target_agent, "call.transfer", {**payload, "from_agent": agent_id}
+            )
+        return payload
 
     def _call_of_agent(self, agent_id: AgentId) -> LiveCall:
         for live in self.active.values():
@@ -1098,7 +1127,14 @@ class CallService:
         if live is None or live.phase is Phase.ENDED:
             return
         if live.phase is Phase.CONNECTED:
-            if live.held_since is not None:
+            if live.conference:
+                # The others stay in the conference room unless they are hung up.
+                for drop in (self._control.hangup_agent_leg, self._control.drop_consult):
+                    try:
+                        await drop(event.call_id)
+                    except TelephonyError as exc:
+                        logger.info("conference leg hangup call_id=%s: %s", event.call_id, exc)
+            elif live.held_since is not None:
                 # The caller left while on hold: the agent's parked leg must go too.
                 try:
                     await self._control.hangup_agent_leg(event.call_id)

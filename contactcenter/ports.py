@@ -224,6 +224,18 @@ class CallControl(Protocol):
         """Drop the consulted party and bridge the caller with the agent again."""
         ...
 
+    async def conference(self, call_id: CallId) -> None:
+        """Caller, agent and consulted party into one conference."""
+        ...
+
+    async def leave_conference(self, call_id: CallId) -> None:
+        """The agent leaves the conference; the consulted party keeps the caller."""
+        ...
+
+    async def drop_consult(self, call_id: CallId) -> None:
+        """The consulted party leaves (the conference goes on without them)."""
+        ...
+
     async def requeue(self, call_id: CallId) -> None:
         """Take the caller from the agent back to music on hold (to wait in a queue again)."""
         ...

@@ -91,12 +91,13 @@ export function attachCallControls({ socket, request, getCall, showError }) {
     render();
   });
   socket.on("call.transfer", (payload) => {
+    const open = payload.state === "consulting" || payload.state === "conference";
     if (payload.call_id === state.callId) {
-      state.transfer = payload.state === "consulting" ? payload : null;
-      if (payload.state !== "consulting") state.dialogOpen = false;
+      state.transfer = open ? payload : null;
+      state.dialogOpen = false;
     } else if (payload.from_agent) {
       // this agent is the target of someone else's attended transfer
-      state.incoming = payload.state === "consulting" ? payload : null;
+      state.incoming = open ? { ...state.incoming, ...payload } : null;
     }
     if (payload.state === "completed" && state.incoming && state.incoming.call_id === payload.call_id) {
       state.incoming = null;
@@ -178,7 +179,10 @@ export function attachCallControls({ socket, request, getCall, showError }) {
     banner.hidden = !state.incoming;
     if (state.incoming) {
       const who = state.incoming.customer?.name || state.incoming.call?.caller_number || "a caller";
-      banner.textContent = `${state.incoming.from_agent} is consulting you about ${who}.`;
+      banner.textContent =
+        state.incoming.state === "conference"
+          ? `Conference: ${state.incoming.from_agent}, you and ${who}.`
+          : `${state.incoming.from_agent} is consulting you about ${who}.`;
     }
     root.hidden = !callId;
     if (!callId) {
@@ -189,13 +193,20 @@ export function attachCallControls({ socket, request, getCall, showError }) {
     const parts = [];
     if (state.transfer) {
       const target = state.transfer.target;
+      const conference = state.transfer.state === "conference";
       parts.push(
         el("p", { className: "muted small", dataset: { testid: "transfer-status" } },
-          `Consulting ${target.kind} ${target.id}; the caller is on hold.`),
-        button("btn-transfer-complete", "Complete transfer", () => act("call.transfer_complete", { call_id: callId }), disabled),
-        button("btn-transfer-cancel", "Cancel", () => act("call.transfer_cancel", { call_id: callId }), disabled),
-        button("btn-conference", "Conference", () => act("call.conference", { call_id: callId }), disabled),
+          conference
+            ? `Conference with the caller and ${target.kind} ${target.id}.`
+            : `Consulting ${target.kind} ${target.id}; the caller is on hold.`),
+        button("btn-transfer-complete", conference ? "Leave the call" : "Complete transfer",
+          () => act("call.transfer_complete", { call_id: callId }), disabled),
+        button("btn-transfer-cancel", conference ? "Drop the target" : "Cancel",
+          () => act("call.transfer_cancel", { call_id: callId }), disabled),
       );
+      if (!conference) {
+        parts.push(button("btn-conference", "Conference", () => act("call.conference", { call_id: callId }), disabled));
+      }
     } else {
       parts.push(
         state.held

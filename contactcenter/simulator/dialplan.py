@@ -116,6 +116,8 @@ class _Dialplan:
             return self.fallback
         if context == "cc-transfer":
             return self.transfer
+        if context == "cc-conference":
+            return self.conference
         call.request_hangup("server", 16)
         return None
 
@@ -334,6 +336,29 @@ class _Dialplan:
                     continue
             break
         call.emit(frames.music_on_hold_stop(chan))
+        return self._after()
+
+    async def conference(self) -> Step | None:
+        """[cc-conference] ConfBridge(${EXTEN}) with the agent and the transfer target; the
+        caller talks until their talk time is over. A leg the server hangs up leaves."""
+        call, chan = self.call, self.chan
+        self.pbx.join_conference(chan, chan.exten)
+        while True:
+            if not await call.wait_interrupt(self._remaining_talk()):
+                call.caller_hangs_up()
+            if call.hangup_by is None and call.goto is None and call.leg_hangup_cause is not None:
+                leg = call.agent_leg
+                if leg is not None:
+                    self.pbx.leave_bridge(leg)
+                    call.hang_up_leg(leg, call.leg_hangup_cause)
+                    call.agent_leg = None
+                call.leg_hangup_cause = None
+                call.interrupted.clear()
+                continue
+            break
+        self.pbx.leave_bridge(chan)
+        if call.hangup_by is not None:
+            return None
         return self._after()
 
     async def transfer(self) -> Step | None:

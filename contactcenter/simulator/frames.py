@@ -85,34 +85,52 @@ def dial_end(caller: Channel, dest: Channel, status: str) -> Fields:
     return [*_chan_event("DialEnd", CALL, caller), *dest.fields("Dest"), ("DialStatus", status)]
 
 
-def _bridge(name: str, bridge_id: str, num_channels: int) -> Fields:
+# (BridgeType, BridgeTechnology, BridgeCreator, BridgeName): a two-party bridge as recorded;
+# ConfBridge's is a multi-party one named after the conference (Asterisk's bridge snapshot).
+BASIC = ("basic", "simple_bridge", "<unknown>", "<unknown>")
+
+
+def conference_kind(room: str) -> tuple[str, str, str, str]:
+    return ("base", "softmix", "ConfBridge", room)
+
+
+def _bridge(
+    name: str,
+    bridge_id: str,
+    num_channels: int,
+    kind: tuple[str, str, str, str] = BASIC,
+) -> Fields:
     return [
         ("Event", name),
         CALL,
         ("BridgeUniqueid", bridge_id),
-        ("BridgeType", "basic"),
-        ("BridgeTechnology", "simple_bridge"),
-        ("BridgeCreator", "<unknown>"),
-        ("BridgeName", "<unknown>"),
+        ("BridgeType", kind[0]),
+        ("BridgeTechnology", kind[1]),
+        ("BridgeCreator", kind[2]),
+        ("BridgeName", kind[3]),
         ("BridgeNumChannels", str(num_channels)),
         ("BridgeVideoSourceMode", "none"),
     ]
 
 
-def bridge_create(bridge_id: str) -> Fields:
-    return _bridge("BridgeCreate", bridge_id, 0)
+def bridge_create(bridge_id: str, kind: tuple[str, str, str, str] = BASIC) -> Fields:
+    return _bridge("BridgeCreate", bridge_id, 0, kind)
 
 
-def bridge_enter(bridge_id: str, num_channels: int, chan: Channel) -> Fields:
-    return [*_bridge("BridgeEnter", bridge_id, num_channels), *chan.fields()]
+def bridge_enter(
+    bridge_id: str, num_channels: int, chan: Channel, kind: tuple[str, str, str, str] = BASIC
+) -> Fields:
+    return [*_bridge("BridgeEnter", bridge_id, num_channels, kind), *chan.fields()]
 
 
-def bridge_leave(bridge_id: str, num_channels: int, chan: Channel) -> Fields:
-    return [*_bridge("BridgeLeave", bridge_id, num_channels), *chan.fields()]
+def bridge_leave(
+    bridge_id: str, num_channels: int, chan: Channel, kind: tuple[str, str, str, str] = BASIC
+) -> Fields:
+    return [*_bridge("BridgeLeave", bridge_id, num_channels, kind), *chan.fields()]
 
 
-def bridge_destroy(bridge_id: str) -> Fields:
-    return _bridge("BridgeDestroy", bridge_id, 0)
+def bridge_destroy(bridge_id: str, kind: tuple[str, str, str, str] = BASIC) -> Fields:
+    return _bridge("BridgeDestroy", bridge_id, 0, kind)
 
 
 def fully_booted(uptime_s: int) -> Fields:

@@ -84,6 +84,8 @@ class SimulatedPbx:
         # a context), or an agent leg left behind by a completed transfer. Their bridges.
         self._free: dict[str, Channel] = {}
         self._bridges: dict[str, list[Channel]] = {}
+        self._bridge_kind: dict[str, tuple[str, str, str, str]] = {}
+        self._rooms: dict[str, str] = {}  # ConfBridge conference name -> bridge id
         # MuteAudio state per channel name (True: muted).
         self.mutes: dict[str, bool] = {}
 
@@ -240,6 +242,9 @@ class SimulatedPbx:
         priority: int,
         extra: tuple[Channel, str, str, int] | None = None,
     ) -> None:
+        if context == "cc-conference":
+            self._redirect_to_conference(chan, exten, extra)
+            return
         found = self._channels.get(chan.name)
         if found is None or found[1].channel is not chan:
             return
@@ -289,17 +294,55 @@ class SimulatedPbx:
             self._free[old.name] = old
 
     def leave_bridge(self, leg: Channel) -> None:
-        """`leg` leaves the consultation bridge it is in (the bridge goes when empty)."""
+        """`leg` leaves the consultation or conference bridge it is in (the bridge goes when
+        empty)."""
         bridge_id = leg.bridge_id
         members = self._bridges.get(bridge_id)
         if not bridge_id or members is None:
             return
+        kind = self._bridge_kind.get(bridge_id, frames.BASIC)
         members.remove(leg)
         leg.bridge_id = ""
-        self.emit(frames.bridge_leave(bridge_id, len(members), leg))
+        self.emit(frames.bridge_leave(bridge_id, len(members), leg, kind))
         if not members:
             del self._bridges[bridge_id]
-            self.emit(frames.bridge_destroy(bridge_id))
+            self._bridge_kind.pop(bridge_id, None)
+            self._rooms = {r: b for r, b in self._rooms.items() if b != bridge_id}
+            self.emit(frames.bridge_destroy(bridge_id, kind))
+
+    def join_conference(self, chan: Channel, room: str) -> None:
+        """ConfBridge(room): `chan` leaves its bridge and enters the conference's."""
+        self.leave_bridge(chan)
+        kind = frames.conference_kind(room)
+        bridge_id = self._rooms.get(room)
+        if bridge_id is None:
+            bridge_id = str(uuid.uuid4())
+            self._rooms[room] = bridge_id
+            self._bridges[bridge_id] = []
+            self._bridge_kind[bridge_id] = kind
+            self.emit(frames.bridge_create(bridge_id, kind))
+        members = self._bridges[bridge_id]
+        members.append(chan)
+        chan.bridge_id = bridge_id
+        chan.goto("cc-conference", room, 1)
+        chan.application, chan.app_data = "ConfBridge", room
+        self.emit(frames.newexten(chan, "ConfBridge", room))
+        self.emit(frames.bridge_enter(bridge_id, len(members), chan, kind))
+
+    def _redirect_to_conference(
+        self, chan: Channel, room: str, extra: tuple[Channel, str, str, int] | None
+    ) -> None:
+        """A Redirect into [cc-conference]: a caller goes through its dialplan task; any other
+        leg (the agent's, a transfer target's) joins at once, after the action's response."""
+        loop = asyncio.get_running_loop()
+        for leg, target in ((chan, room), (extra[0], extra[2]) if extra else (None, "")):
+            if leg is None:
+                continue
+            call = self._call_of(leg)
+            if call is not None and call.channel is leg:
+                call.request_redirect("cc-conference", target, 1)
+            else:
+                loop.call_soon(self.join_conference, leg, target)
 
     def _consult_bridge(self, first: Channel, second: Channel) -> None:
         """A basic bridge of two legs outside any call's dialplan (agent and transfer target)."""

@@ -29,6 +29,7 @@ from contactcenter.telephony.errors import AmiActionError, TelephonyError, Unkno
 
 __all__ = [
     "AGENT_HOLD_CONTEXT",
+    "CONFERENCE_CONTEXT",
     "CONNECT_CONTEXT",
     "HOLD_CONTEXT",
     "OUTBOUND_CONTEXT",
@@ -45,6 +46,7 @@ HOLD_CONTEXT = "cc-hold"
 AGENT_HOLD_CONTEXT = "cc-agent-hold"
 TRANSFER_CONTEXT = "cc-transfer"
 OUTBOUND_CONTEXT = "cc-outbound"
+CONFERENCE_CONTEXT = "cc-conference"
 # ChanSpy options (app_chanspy): q quiet (no beep, no channel name); w whisper (the supervisor
 # talks to the spied channel only); B barge (the supervisor talks to both parties).
 SPY_OPTIONS: dict[str, str] = {"listen": "q", "whisper": "qw", "barge": "qB"}
@@ -256,6 +258,47 @@ class AmiCallControl:
             await self._hangup_quietly(target)
             self._registry.set_consult_leg(call_id, None)
         await self.unhold(call_id)
+
+    async def conference(self, call_id: CallId) -> None:
+        """Three-way: the caller and the agent's leg (one Redirect with ExtraChannel), then the
+        target's leg, into ConfBridge(<call id>) in cc-conference."""
+        caller, leg = self._channel(call_id), self._agent_leg(call_id)
+        target = self._registry.consult_leg_of(call_id)
+        if target is None:
+            raise UnknownCall(f"no transfer target is on the line for call {call_id}")
+        room = str(call_id)
+        fields = {
+            "Channel": caller,
+            "Context": CONFERENCE_CONTEXT,
+            "Exten": room,
+            "Priority": "1",
+            "ExtraChannel": leg,
+            "ExtraContext": CONFERENCE_CONTEXT,
+            "ExtraExten": room,
+            "ExtraPriority": "1",
+        }
+        await self._act("conference", call_id, "Redirect", fields)
+        target_fields = {"Channel": target, "Context": CONFERENCE_CONTEXT, "Exten": room}
+        target_fields["Priority"] = "1"
+        await self._act("conference", call_id, "Redirect", target_fields)
+
+    async def leave_conference(self, call_id: CallId) -> None:
+        """The transferring agent leaves the conference: the target's leg is the call's now."""
+        target = self._registry.consult_leg_of(call_id)
+        if target is None:
+            raise UnknownCall(f"no transfer target is on the line for call {call_id}")
+        old = self._agent_leg(call_id)
+        await self._act("leave conference", call_id, "Hangup", {"Channel": old, "Cause": "16"})
+        self._registry.set_agent_leg(call_id, target)
+        self._registry.set_consult_leg(call_id, None)
+
+    async def drop_consult(self, call_id: CallId) -> None:
+        """The target leaves (a conference goes on with the caller and the agent)."""
+        target = self._registry.consult_leg_of(call_id)
+        if target is None:
+            raise UnknownCall(f"no transfer target is on the line for call {call_id}")
+        await self._act("drop target", call_id, "Hangup", {"Channel": target, "Cause": "16"})
+        self._registry.set_consult_leg(call_id, None)
 
     async def _hangup_quietly(self, channel: str) -> None:
         try:

@@ -624,3 +624,44 @@ async def test_blind_transfer_to_a_queue_is_answered_again(system: RunningSystem
     finally:
         await first.stop()
         await second.stop()
+
+
+async def test_three_way_conference_then_the_first_agent_leaves(system: RunningSystem) -> None:
+    first = Desktop(system.base_url, system.data.agents[0])
+    second = Desktop(system.base_url, system.data.agents[1])
+    await first.start()
+    await second.start()
+    try:
+        call_id, placed = await _connected_call(system, first, talk_s=3.0)
+        truth = system.pbx.truth.calls[-1]
+        await second.ok("agent.ready", {})
+        target = {"kind": "agent", "id": system.data.agents[1]}
+        await first.ok("call.transfer", {"call_id": call_id, "mode": "attended", "target": target})
+        ack = await first.ok("call.conference", {"call_id": call_id})
+        assert ack["state"] == "conference"
+
+        def room() -> list[str]:
+            chans = system.pbx.list_channels()
+            caller = next((c for c in chans if c.uniqueid == truth.uniqueid), None)
+            if caller is None or not caller.bridge_id:
+                return []
+            return sorted(c.name for c in chans if c.bridge_id == caller.bridge_id)
+
+        await _until(lambda: len(room()) == 3, "three parties in the conference")
+        assert any(n.startswith("PJSIP/1001") for n in room())
+        assert any(n.startswith("PJSIP/1002") for n in room())
+        refused = await first.call("call.hold", {"call_id": call_id})
+        assert refused["ok"] is False
+        await first.ok("call.transfer_complete", {"call_id": call_id})
+        await _until(lambda: len(room()) == 2, "the first agent left the conference")
+        assert not any(n.startswith("PJSIP/1001") for n in room())
+        await _until(lambda: bool(second.got("call.answered")), "the call for the target")
+        await placed  # the caller hangs up after their talk time
+        record = await _ended(system, call_id)
+        _, kinds = await _history(system, call_id)
+        assert record.agent_id == system.data.agents[1] and record.transferred == 1
+        assert "conference_started" in kinds and record.outcome is Outcome.ANSWERED
+        await _until(lambda: system.pbx.list_channels() == [], "no channel left on the PBX")
+    finally:
+        await first.stop()
+        await second.stop()
