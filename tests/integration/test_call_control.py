@@ -187,6 +187,22 @@ async def test_hold_resume_mute_dtmf_recording_and_hangup(system: RunningSystem)
         assert record.ended_at is not None
         whole = record.ended_at - record.answered_at
         assert abs(record.talk_s + record.hold_s - whole) < 0.01, "talk excludes hold"
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                f"{system.base_url}/api/auth/login",
+                json={"username": system.data.agents[0], "password": DEMO_PASSWORD},
+            ) as resp:
+                token = (await resp.json())["token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            async with http.get(f"{system.base_url}/api/calls/{call_id}", headers=auth) as resp:
+                body = await resp.json()
+            assert body["recording"] == f"cc-{call_id}.wav" and body["hold_s"] == record.hold_s
+            customer = record.customer_id
+            async with http.get(
+                f"{system.base_url}/api/customers/{customer}/history", headers=auth
+            ) as resp:
+                calls = (await resp.json())["calls"]
+            assert calls[0]["id"] == call_id and calls[0]["recording"] == f"cc-{call_id}.wav"
         for kind in ("recording_started", "held", "resumed", "muted", "unmuted", "dtmf"):
             assert kind in kinds, f"{kind} missing from {kinds}"
         assert kinds.index("held") < kinds.index("resumed") < kinds.index("ended")
