@@ -32,6 +32,7 @@ from contactcenter.auth import TokenSigner
 from contactcenter.bus import EventBus
 from contactcenter.call_service import CallService
 from contactcenter.clock import Clock, SystemClock
+from contactcenter.errors import ContactCenterError
 from contactcenter.history_writer import HistoryWriter
 from contactcenter.http_api import API_DEPS, ApiDeps, setup_routes
 from contactcenter.ids import QueueId
@@ -46,7 +47,7 @@ from contactcenter.telephony.ami import AmiClient
 from contactcenter.telephony.ami_events import AMI_EVENT_FILTER, AmiEventTranslator
 from contactcenter.telephony.call_control import AmiCallControl
 from contactcenter.telephony.channels import ChannelRegistry
-from contactcenter.telephony.resync import AmiResync
+from contactcenter.telephony.resync import ANSWERED_FAMILY, AmiResync
 from contactcenter.wallboard import Wallboard
 
 logger = logging.getLogger(__name__)
@@ -202,6 +203,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             await bus.publish(await pump.get())
 
     pump_task = asyncio.get_running_loop().create_task(drain())
+    background: set[asyncio.Future[None]] = set()
     translator = AmiEventTranslator(registry, clock, pump.put_nowait)
     control = (
         AmiCallControl(
@@ -219,9 +221,14 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     )
 
     async def forget(event: ev.CallEnded) -> None:
+        ref = registry.get(event.call_id)
+        if ami is not None and ref is not None and event.outcome in ANSWERED_OUTCOMES:
+            # the dialplan's AstDB note of the answer (resync.py) is not needed any more
+            task = asyncio.ensure_future(_forget_answer(ami, ref.uniqueid))
+            background.add(task)
+            task.add_done_callback(background.discard)
         registry.forget(event.call_id)
-        if translator is not None:
-            translator.forget(event.call_id)
+        translator.forget(event.call_id)
 
     bus.subscribe(ev.CallEnded, forget)
     acd.on_offer = calls.on_offer
@@ -290,10 +297,22 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await agents.close()
         await acd.close()
         pump_task.cancel()
-        await asyncio.gather(pump_task, return_exceptions=True)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(pump_task, *background, return_exceptions=True)
         await writer.close()
         await live.close()
         await db.close()
+
+
+ANSWERED_OUTCOMES = frozenset({"answered", "answered_human"})
+
+
+async def _forget_answer(ami: AmiClient, uniqueid: str) -> None:
+    try:
+        await ami.action("DBDel", {"Family": ANSWERED_FAMILY, "Key": uniqueid})
+    except ContactCenterError as exc:
+        logger.debug("DBDel cc_answered/%s: %s", uniqueid, exc)
 
 
 class _NoPbx:

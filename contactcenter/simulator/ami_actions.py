@@ -51,6 +51,9 @@ class AmiBackend(Protocol):
     def mix_monitor(self, chan: Channel, file: str | None, start: bool) -> None: ...
     def mute(self, chan: Channel, direction: str, on: bool) -> None: ...
     def play_dtmf(self, chan: Channel, digit: str, duration_ms: int) -> None: ...
+
+    astdb: dict[tuple[str, str], str]
+
     def originate(self, client: AmiClientSession, msg: AmiMessage) -> None:
         """Answer the Originate (the backend knows its channels) and run what follows."""
         ...
@@ -275,6 +278,43 @@ def _play_dtmf(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, n
     backend.play_dtmf(chan, digit[0], duration)
 
 
+def _db_get(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    """DBGet (main/db.c manager_dbget): a list action since Asterisk 13 (`Result will follow`,
+    DBGetResponse, DBGetComplete), or `Database entry not found`."""
+    family, key = msg.get("Family"), msg.get("Key")
+    if not family:
+        client.send(_error(msg, "No family specified."))
+        return
+    if not key:
+        client.send(_error(msg, "No key specified."))
+        return
+    value = backend.astdb.get((family, key))
+    if value is None:
+        client.send(_error(msg, "Database entry not found"))
+        return
+    client.send(reply(msg, "Success", ("EventList", "start"), ("Message", "Result will follow")))
+    item: Fields = [("Event", "DBGetResponse"), ("Family", family), ("Key", key), ("Val", value)]
+    if msg.action_id is not None:
+        item.append(("ActionID", msg.action_id))
+    client.send(item)
+    client.send(frames.list_complete("DBGetComplete", msg.action_id, 1))
+
+
+def _db_del(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    """DBDel (main/db.c manager_dbdel): `Key deleted successfully`."""
+    family, key = msg.get("Family"), msg.get("Key")
+    if not family:
+        client.send(_error(msg, "No family specified."))
+        return
+    if not key:
+        client.send(_error(msg, "No key specified."))
+        return
+    if backend.astdb.pop((family, key), None) is None:
+        client.send(_error(msg, "Database entry not found"))
+        return
+    client.send(reply(msg, "Success", ("Message", "Key deleted successfully")))
+
+
 def _originate(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
     if not msg.get("Channel"):
         client.send(_error(msg, "Channel not specified"))
@@ -381,6 +421,8 @@ ACTIONS: dict[str, Handler] = {
     "muteaudio": _mute_audio,
     "playdtmf": _play_dtmf,
     "originate": _originate,
+    "dbget": _db_get,
+    "dbdel": _db_del,
 }
 
 

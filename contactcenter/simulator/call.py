@@ -43,6 +43,7 @@ class PbxContext(Protocol):
     clock: Clock
     factory: ChannelFactory
     settings: CallSettings
+    astdb: dict[tuple[str, str], str]
 
     def emit(self, fields: Fields) -> None: ...
     def register(self, chan: Channel, call: SimulatedCall) -> None: ...

@@ -143,7 +143,7 @@ class _Dialplan:
         endpoint = chan.variables.get("CC_ENDPOINT", "")
         ring_timeout = chan.variables.get("CC_RING_TIMEOUT", "")
         self.exten(1, "NoOp", f"contactcenter connect {chan.name} -> {endpoint}")
-        self.exten(2, "Dial", f"{endpoint},{ring_timeout}")
+        self.exten(2, "Dial", f"{endpoint},{ring_timeout},U(cc-answered^{chan.uniqueid})")
         if not endpoint or "/" not in endpoint:
             call.request_hangup("server", 16)
             return None
@@ -196,6 +196,9 @@ class _Dialplan:
             call.hang_up_leg(leg, 0)
             return False
         leg.exten = ""
+        if chan.context == "cc-connect":
+            # U(cc-answered^${UNIQUEID}): Set(DB(cc_answered/<uniqueid>)=<epoch seconds>)
+            self.pbx.astdb[("cc_answered", chan.uniqueid)] = str(int(self.pbx.clock.now()))
         self._bridge()
         return True
 

@@ -86,6 +86,8 @@ class SimulatedPbx:
         self._bridges: dict[str, list[Channel]] = {}
         self._bridge_kind: dict[str, tuple[str, str, str, str]] = {}
         self._rooms: dict[str, str] = {}  # ConfBridge conference name -> bridge id
+        # Asterisk's AstDB: (family, key) -> value (DB() in the dialplan, DBGet/DBDel on AMI).
+        self.astdb: dict[tuple[str, str], str] = {}
         # MuteAudio state per channel name (True: muted).
         self.mutes: dict[str, bool] = {}
 

@@ -132,14 +132,21 @@ class AmiEventTranslator:
         is a new connection."""
         self._connected.discard(call_id)
 
-    def report_connected(self, call_id: CallId, *, reason: str = "BridgeEnter") -> bool:
+    def was_connected(self, call_id: CallId) -> bool:
+        return call_id in self._connected
+
+    def report_connected(
+        self, call_id: CallId, *, reason: str = "BridgeEnter", at: float | None = None
+    ) -> bool:
         """Publish CallConnected for `call_id` unless it was already reported connected or hung
-        up. Returns whether it was published. Used by the event handlers and by the resync."""
+        up. Returns whether it was published. Used by the event handlers and by the resync
+        (`at`: when it happened, if known; else now)."""
         if call_id in self._connected or call_id in self._hung_up:
             return False
         self._connected.add(call_id)
         logger.info("call connected call_id=%s (%s)", call_id, reason)
-        self._publish(CallConnected(call_id=call_id, at=self._clock.now()))
+        when = self._clock.now() if at is None else at
+        self._publish(CallConnected(call_id=call_id, at=when))
         return True
 
     def report_hung_up(self, call_id: CallId, cause: str | None) -> bool:

@@ -681,3 +681,60 @@ async def test_three_way_conference_then_the_first_agent_leaves(system: RunningS
     finally:
         await first.stop()
         await second.stop()
+
+
+# --- AMI outage: answered and ended while nobody listened ---------------------------------------
+
+
+async def test_call_answered_and_ended_during_an_ami_outage(tmp_path: Path) -> None:
+    """The agent accepts, and at once the AMI link drops (and stays down a second): the agent's
+    phone answers and the caller hangs up in the dark. After the reconnect the resync finds
+    the caller gone and the dialplan's AstDB note of the answer: the call is recorded once,
+    answered (at the noted time), ended."""
+    from contactcenter.telephony.resync import ANSWERED_FAMILY, LOST_CAUSE
+
+    settings = _settings(tmp_path)
+    async with running_system(
+        settings, n_agents=1, n_customers=5, phone_answer_delay_s=0.4
+    ) as system:
+        desktop = Desktop(system.base_url, system.data.agents[0])
+        await desktop.start()
+        try:
+            await desktop.ok("agent.ready", {})
+            placed = asyncio.ensure_future(
+                system.pbx.place_call(system.data.known_numbers[0], "100", 30.0, 0.3)
+            )
+            await _until(lambda: bool(desktop.got("call.offered")), "the offer")
+            call_id = CallId(desktop.got("call.offered")[-1]["call"]["id"])
+            await desktop.ok("call.answer", {"call_id": call_id})
+            system.pbx.kill_ami_connections(refuse_for_s=1.5)
+            truth = await placed
+            assert truth.answered_at is not None and truth.hung_up_at is not None
+            assert system.pbx.astdb.get((ANSWERED_FAMILY, truth.uniqueid)) is not None
+            record = await _ended(system, call_id)
+            _, kinds = await _history(system, call_id)
+            assert record.outcome is Outcome.ANSWERED and record.hangup_cause == LOST_CAUSE
+            assert record.answered_at is not None
+            assert abs(record.answered_at - truth.answered_at) < 1.0  # AstDB keeps seconds
+            assert kinds.count("answered") == 1 and kinds.count("ended") == 1
+            # the note is gone once read
+            assert (ANSWERED_FAMILY, truth.uniqueid) not in system.pbx.astdb
+        finally:
+            await desktop.stop()
+
+
+async def test_answer_note_is_deleted_after_a_normal_call(system: RunningSystem) -> None:
+    from contactcenter.telephony.resync import ANSWERED_FAMILY
+
+    desktop = Desktop(system.base_url, system.data.agents[0])
+    await desktop.start()
+    try:
+        call_id, placed = await _connected_call(system, desktop, talk_s=0.2)
+        truth = await placed
+        await _ended(system, call_id)
+        await _until(
+            lambda: (ANSWERED_FAMILY, truth.uniqueid) not in system.pbx.astdb,
+            "DBDel of the answer note",
+        )
+    finally:
+        await desktop.stop()
