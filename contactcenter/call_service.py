@@ -513,6 +513,7 @@ class CallService:
         await self._control_action(live, "hold", self._control.hold(call_id))
         now = self._clock.now()
         live.held_since = now
+        await self._agent_hold(agent_id, call_id, True)
         await self._event(call_id, "held", agent=agent_id)
         payload = {"call_id": call_id, "at": now}
         await self._notifier.to_agent(agent_id, "call.held", payload)
@@ -526,11 +527,23 @@ class CallService:
         await self._control_action(live, "unhold", self._control.unhold(call_id))
         now = self._clock.now()
         held = self._end_hold(live, now)
+        await self._agent_hold(agent_id, call_id, False)
         await self._event(call_id, "resumed", agent=agent_id, held_s=held)
         payload = {"call_id": call_id, "held_s": held, "hold_s": live.record.hold_s}
         await self._notifier.to_agent(agent_id, "call.unheld", payload)
         await self._bus.publish(CallResumed(call_id, agent_id, held, now))
         return payload
+
+    async def _agent_hold(self, agent_id: AgentId, call_id: CallId, on_hold: bool) -> None:
+        """The ACD's agent state follows hold (ON_CALL <-> ON_HOLD) when the ACD has the
+        AgentHold message (the ACD developer's API; without it the agent stays ON_CALL)."""
+        message = getattr(m, "AgentHold", None)
+        if message is None:
+            return
+        try:
+            await self._acd.submit(message(agent_id, call_id, on_hold))
+        except AcdError as exc:
+            logger.warning("ACD refused AgentHold call_id=%s: %s", call_id, exc)
 
     @staticmethod
     def _leg_talk(live: LiveCall, now: float) -> float:
@@ -951,6 +964,10 @@ class CallService:
         live = self.active.get(call_id)
         if live is None or live.phase is not Phase.QUEUED or live.record.queue_id is None:
             return None
+        position = getattr(self._acd.core, "position", None)
+        if position is not None:  # the ACD's own answer (directed calls counted apart)
+            value = position(call_id)
+            return int(value) if value is not None else None
         try:
             order = self._acd.core.waiting(live.record.queue_id)
         except (AcdError, KeyError):
