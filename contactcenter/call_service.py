@@ -601,8 +601,6 @@ class CallService:
             return await self._transfer_to_queue(live, agent_id, QueueId(target))
         if not target or any(c not in "0123456789+*#" for c in target):
             raise InvalidRequest(f"not a dialable number: {target!r}", "target.id")
-        if live.recording is not None:
-            await self._stop_recording(live)
         await self._control_action(
             live,
             "transfer",
@@ -611,6 +609,10 @@ class CallService:
             target_kind=kind,
             target=target,
         )
+        if live.recording is not None:
+            # after the transfer (a refused one keeps recording); MixMonitor's `b` records
+            # only while bridged, and the far party has not answered yet
+            await self._stop_recording(live)
         now = self._clock.now()
         rec = live.record
         rec.transferred += 1
@@ -639,8 +641,6 @@ class CallService:
             raise InvalidRequest(f"unknown queue {queue_id!r}", "target.id")
         rec = live.record
         call_id = rec.id
-        if live.recording is not None:
-            await self._stop_recording(live)
         await self._control_action(
             live,
             "transfer",
@@ -649,6 +649,8 @@ class CallService:
             target_kind="queue",
             target=queue_id,
         )
+        if live.recording is not None:
+            await self._stop_recording(live)
         now = self._clock.now()
         live.prior_talk_s += self._leg_talk(live, now)
         live.talk_from = None

@@ -738,3 +738,41 @@ async def test_answer_note_is_deleted_after_a_normal_call(system: RunningSystem)
         )
     finally:
         await desktop.stop()
+
+
+async def test_refused_blind_transfer_leaves_the_caller_with_the_agent(
+    system: RunningSystem,
+) -> None:
+    desktop = Desktop(system.base_url, system.data.agents[0])
+    await desktop.start()
+    try:
+        call_id, placed = await _connected_call(system, desktop)
+        truth = system.pbx.truth.calls[-1]
+        await _until(lambda: truth.recording is not None, "the recording")
+        registry = system.runtime.calls._control._registry  # type: ignore[attr-defined]
+        real_leg = registry.agent_leg_of(call_id)
+        registry.set_agent_leg(call_id, "PJSIP/gone-00000099")
+        payload = {
+            "call_id": call_id,
+            "mode": "blind",
+            "target": {"kind": "number", "id": "5551234"},
+        }
+        ack = await desktop.call("call.transfer", payload)
+        assert ack == {
+            "ok": False,
+            "error": "Channel specified does not exist",
+            "field": None,
+        }
+        error = desktop.got("call.error")[-1]
+        assert (error["action"], error["error"]) == ("transfer", "Channel specified does not exist")
+        assert truth.transferred_to is None and not truth.recording_stopped
+        registry.set_agent_leg(call_id, real_leg)
+        # still the agent's call, still recorded, and the transfer works now
+        await desktop.ok("call.transfer", payload)
+        await placed
+        record = await _ended(system, call_id)
+        _, kinds = await _history(system, call_id)
+        assert record.transferred == 1 and kinds.count("action_failed") == 1
+        assert truth.transferred_to == "cc-transfer,5551234" and truth.recording_stopped
+    finally:
+        await desktop.stop()
