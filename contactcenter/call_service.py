@@ -1154,7 +1154,27 @@ class CallService:
                     except TelephonyError as exc:
                         logger.info("conference leg hangup call_id=%s: %s", event.call_id, exc)
             elif live.held_since is not None:
-                # The caller left while on hold: the agent's parked leg must go too.
+                # The caller left while on hold: the agent's parked leg must go too, and a
+                # consulted party with it (the target agent is free again).
+                consult = live.consult
+                if consult is not None:
+                    live.consult = None
+                    try:
+                        await self._control.drop_consult(event.call_id)
+                    except TelephonyError as exc:
+                        logger.info("target hangup failed call_id=%s: %s", event.call_id, exc)
+                    if consult.target_agent is not None:
+                        await self._release_agent(consult.target_agent, event.call_id)
+                        await self._notifier.to_agent(
+                            consult.target_agent,
+                            "call.transfer",
+                            {
+                                "call_id": event.call_id,
+                                "state": "cancelled",
+                                "mode": "attended",
+                                "target": {"kind": consult.kind, "id": consult.target},
+                            },
+                        )
                 try:
                     await self._control.hangup_agent_leg(event.call_id)
                 except TelephonyError as exc:

@@ -776,3 +776,30 @@ async def test_refused_blind_transfer_leaves_the_caller_with_the_agent(
         assert truth.transferred_to == "cc-transfer,5551234" and truth.recording_stopped
     finally:
         await desktop.stop()
+
+
+async def test_caller_hangs_up_during_a_consultation(system: RunningSystem) -> None:
+    first = Desktop(system.base_url, system.data.agents[0])
+    second = Desktop(system.base_url, system.data.agents[1])
+    await first.start()
+    await second.start()
+    try:
+        call_id, placed = await _connected_call(system, first, talk_s=1.0)
+        await second.ok("agent.ready", {})
+        target = {"kind": "agent", "id": system.data.agents[1]}
+        await first.ok("call.transfer", {"call_id": call_id, "mode": "attended", "target": target})
+        await placed  # the caller gives up while on hold
+        record = await _ended(system, call_id)
+        assert record.outcome is Outcome.ANSWERED and record.agent_id == system.data.agents[0]
+        await _until(lambda: system.pbx.list_channels() == [], "every leg hung up")
+        await _until(
+            lambda: any(d["state"] == "cancelled" for d in second.got("call.transfer")),
+            "the target told",
+        )
+        # the target agent is routable again
+        states = second.got("agent.state")
+        await _until(lambda: second.got("agent.state")[-1]["state"] == "ready", "target Ready")
+        assert states
+    finally:
+        await first.stop()
+        await second.stop()
