@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import socketio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -55,6 +55,27 @@ class DispositionPayload(_Payload):
     note: str = Field(default="", max_length=4000)
 
 
+class MutePayload(_Payload):
+    call_id: str = Field(min_length=1, max_length=64)
+    muted: bool
+
+
+class DtmfPayload(_Payload):
+    call_id: str = Field(min_length=1, max_length=64)
+    digits: str = Field(pattern=r"^[0-9*#]{1,32}$")
+
+
+class TransferTarget(_Payload):
+    kind: Literal["agent", "queue", "number"]
+    id: str = Field(min_length=1, max_length=64)
+
+
+class TransferPayload(_Payload):
+    call_id: str = Field(min_length=1, max_length=64)
+    mode: Literal["blind", "attended"]
+    target: TransferTarget
+
+
 def _error(message: str, field: str | None) -> dict[str, Any]:
     return {"ok": False, "error": message, "field": field}
 
@@ -86,6 +107,15 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "call.answer": (CallPayload, self._answer),
             "call.hangup": (CallPayload, self._hangup),
             "call.disposition": (DispositionPayload, self._disposition),
+            # call control (docs/realtime.md): each acts only on the agent's own call
+            "call.hold": (CallPayload, self._hold),
+            "call.unhold": (CallPayload, self._unhold),
+            "call.mute": (MutePayload, self._mute),
+            "call.dtmf": (DtmfPayload, self._dtmf),
+            "call.transfer": (TransferPayload, self._transfer),
+            "call.transfer_complete": (CallPayload, self._transfer_complete),
+            "call.transfer_cancel": (CallPayload, self._transfer_cancel),
+            "call.conference": (CallPayload, self._conference),
         }
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
@@ -158,6 +188,36 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         body = {"call": call_json(record)}
         await self.emit("call.saved", body, room=agent_room(user.agent_id))
         return body
+
+    async def _hold(self, user: User, payload: CallPayload) -> dict[str, Any]:
+        return await self._calls.hold(user.agent_id, CallId(payload.call_id))
+
+    async def _unhold(self, user: User, payload: CallPayload) -> dict[str, Any]:
+        return await self._calls.unhold(user.agent_id, CallId(payload.call_id))
+
+    async def _mute(self, user: User, payload: MutePayload) -> dict[str, Any]:
+        return await self._calls.mute(user.agent_id, CallId(payload.call_id), payload.muted)
+
+    async def _dtmf(self, user: User, payload: DtmfPayload) -> dict[str, Any]:
+        return await self._calls.send_dtmf(user.agent_id, CallId(payload.call_id), payload.digits)
+
+    async def _transfer(self, user: User, payload: TransferPayload) -> dict[str, Any]:
+        return await self._calls.transfer(
+            user.agent_id,
+            CallId(payload.call_id),
+            payload.mode,
+            payload.target.kind,
+            payload.target.id,
+        )
+
+    async def _transfer_complete(self, user: User, payload: CallPayload) -> dict[str, Any]:
+        return await self._calls.transfer_complete(user.agent_id, CallId(payload.call_id))
+
+    async def _transfer_cancel(self, user: User, payload: CallPayload) -> dict[str, Any]:
+        return await self._calls.transfer_cancel(user.agent_id, CallId(payload.call_id))
+
+    async def _conference(self, user: User, payload: CallPayload) -> dict[str, Any]:
+        return await self._calls.conference(user.agent_id, CallId(payload.call_id))
 
 
 class SocketNotifier:

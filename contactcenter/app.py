@@ -32,6 +32,7 @@ from contactcenter.auth import TokenSigner
 from contactcenter.bus import EventBus
 from contactcenter.call_service import CallService
 from contactcenter.clock import Clock, SystemClock
+from contactcenter.errors import ContactCenterError
 from contactcenter.history_writer import HistoryWriter
 from contactcenter.http_api import API_DEPS, ApiDeps, setup_routes
 from contactcenter.ids import QueueId
@@ -46,7 +47,7 @@ from contactcenter.telephony.ami import AmiClient
 from contactcenter.telephony.ami_events import AMI_EVENT_FILTER, AmiEventTranslator
 from contactcenter.telephony.call_control import AmiCallControl
 from contactcenter.telephony.channels import ChannelRegistry
-from contactcenter.telephony.resync import AmiResync
+from contactcenter.telephony.resync import ANSWERED_FAMILY, AmiResync
 from contactcenter.wallboard import Wallboard
 
 logger = logging.getLogger(__name__)
@@ -177,10 +178,6 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             on_connect=on_ami_connect,
             event_filter=AMI_EVENT_FILTER,
         )
-    control = AmiCallControl(ami, registry) if ami is not None else _NoPbx()
-    calls = CallService(
-        settings, clock, db.calls, db.customers, live, acd, bus, control, notifier, agents, writer
-    )
     # Telephony events are handled one at a time, in the order Asterisk sent them.
     pump: asyncio.Queue[ev.Event] = asyncio.Queue()
 
@@ -189,12 +186,32 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             await bus.publish(await pump.get())
 
     pump_task = asyncio.get_running_loop().create_task(drain())
+    background: set[asyncio.Future[None]] = set()
     translator = AmiEventTranslator(registry, clock, pump.put_nowait)
+    control = (
+        AmiCallControl(
+            ami,
+            registry,
+            dial_template=settings.calls.dial_template,
+            expect_originate=translator.expect_originate,
+            on_requeue=translator.forget_connected,
+        )
+        if ami is not None
+        else _NoPbx()
+    )
+    calls = CallService(
+        settings, clock, db.calls, db.customers, live, acd, bus, control, notifier, agents, writer
+    )
 
     async def forget(event: ev.CallEnded) -> None:
+        ref = registry.get(event.call_id)
+        if ami is not None and ref is not None and event.outcome in ANSWERED_OUTCOMES:
+            # the dialplan's AstDB note of the answer (resync.py) is not needed any more
+            task = asyncio.ensure_future(_forget_answer(ami, ref.uniqueid))
+            background.add(task)
+            task.add_done_callback(background.discard)
         registry.forget(event.call_id)
-        if translator is not None:
-            translator.forget(event.call_id)
+        translator.forget(event.call_id)
 
     bus.subscribe(ev.CallEnded, forget)
     acd.on_offer = calls.on_offer
@@ -205,6 +222,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     agents.wrap_finished_hook = calls.wrap_finished
     bus.subscribe(ev.CallConnected, calls.on_connected)
     bus.subscribe(ev.CallHungUp, calls.on_hung_up)
+    bus.subscribe(ev.OriginateFinished, calls.on_originate_finished)
 
     async def push_wallboard(snapshot: dict[str, Any]) -> None:
         await sio.emit("wallboard.snapshot", snapshot, room=WALLBOARD_ROOM, namespace=WALLBOARD_NS)
@@ -235,7 +253,8 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     app[API_DEPS] = ApiDeps(
         tokens, db.users, db.customers, db.calls, health, wallboard.snapshot, build_openapi()
     )
-    agi = FastAgiServer({"inbound": InboundHandler(settings, clock, calls, registry)})
+    inbound = InboundHandler(settings, clock, calls, registry)
+    agi = FastAgiServer({"inbound": inbound, "outbound": inbound.outbound})
     await agi.start(settings.agi.host, settings.agi.port)
     if ami is not None:
         await ami.start()
@@ -261,21 +280,31 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await agents.close()
         await acd.close()
         pump_task.cancel()
-        await asyncio.gather(pump_task, return_exceptions=True)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(pump_task, *background, return_exceptions=True)
         await writer.close()
         await live.close()
         await db.close()
 
 
+ANSWERED_OUTCOMES = frozenset({"answered", "answered_human"})
+
+
+async def _forget_answer(ami: AmiClient, uniqueid: str) -> None:
+    try:
+        await ami.action("DBDel", {"Family": ANSWERED_FAMILY, "Key": uniqueid})
+    except ContactCenterError as exc:
+        logger.debug("DBDel cc_answered/%s: %s", uniqueid, exc)
+
+
 class _NoPbx:
     """Call control when AMI is disabled: every action is refused with a clear message."""
 
-    async def connect_to_agent(self, call_id: Any, endpoint: str, ring_timeout_s: float) -> None:
+    def __getattr__(self, action: str) -> Any:
         from contactcenter.errors import TelephonyError
 
-        raise TelephonyError("AMI is disabled in the settings; calls cannot be connected")
+        async def refuse(*args: Any, **kwargs: Any) -> None:
+            raise TelephonyError(f"AMI is disabled in the settings; cannot {action}")
 
-    async def hangup(self, call_id: Any) -> None:
-        from contactcenter.errors import TelephonyError
-
-        raise TelephonyError("AMI is disabled in the settings; calls cannot be hung up")
+        return refuse

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from acd import messages as m
 from acd.errors import AcdError
@@ -18,23 +18,36 @@ from acd.model import AgentState
 from contactcenter.acd_service import AcdService
 from contactcenter.bus import EventBus
 from contactcenter.clock import Clock, utc_day
-from contactcenter.errors import Forbidden, InvalidRequest, NotFound, TelephonyError
+from contactcenter.errors import (
+    ContactCenterError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    TelephonyError,
+)
 from contactcenter.events import (
     CallAnswered,
+    CallbackRequested,
     CallConnected,
     CallEnded,
+    CallHeld,
     CallHungUp,
     CallOffered,
     CallOfferWithdrawn,
     CallQueued,
+    CallResumed,
+    CallTransferred,
+    OriginateFinished,
 )
 from contactcenter.history_writer import HistoryWriter
-from contactcenter.ids import AgentId, CallId, QueueId
+from contactcenter.ids import AgentId, CallId, CampaignId, QueueId
 from contactcenter.ports import (
     CallControl,
     CallRepository,
     CustomerRepository,
     LiveState,
+    OriginateRequest,
+    SpyMode,
     WaitingCall,
 )
 from contactcenter.records import (
@@ -42,6 +55,7 @@ from contactcenter.records import (
     CallRecord,
     CallUpdate,
     Customer,
+    Direction,
     Outcome,
     ValueTier,
 )
@@ -59,9 +73,12 @@ TIER_PRIORITY = {
 HISTORY_IN_POP = 10
 # The Not Ready reason of an agent whose accepted call could not be connected.
 CONNECT_FAILED = "connect_failed"
+# The Not Ready reason of an agent being consulted for an attended transfer.
+CONSULT = "consult"
 
 
 class Phase(StrEnum):
+    DIALING = "dialing"  # outbound: the Originate is out, no outcome yet
     IVR = "ivr"
     QUEUED = "queued"
     CONNECTING = "connecting"
@@ -86,6 +103,33 @@ class LiveCall:
     phase: Phase = Phase.IVR
     # Set when the FastAGI session should let the caller go (connecting, or the call is over).
     released: asyncio.Event = field(default_factory=asyncio.Event)
+    # Call control state of a connected call.
+    held_since: float | None = None
+    muted: bool = False
+    recording: str | None = None
+    spy: tuple[str, str] | None = None  # (supervisor endpoint, mode)
+    busy: bool = False  # a call control action is in flight
+    consult: Consult | None = None  # an attended transfer in progress
+    conference: bool = False  # caller, agent and target together (ConfBridge)
+    # Talk accounting across agents (a call transferred to a queue is answered again):
+    # talk of earlier agents, and when the current agent's talk (and its hold base) began.
+    prior_talk_s: float = 0.0
+    talk_from: float | None = None
+    hold_base_s: float = 0.0
+
+
+@dataclass(slots=True)
+class Consult:
+    """An attended transfer: the caller is on hold while the agent talks to the target."""
+
+    kind: str  # "agent" | "number"
+    target: str
+    target_agent: AgentId | None
+    started_at: float
+
+
+TransferMode = Literal["blind", "attended"]
+TransferKind = Literal["agent", "queue", "number"]
 
 
 class CallService:
@@ -117,6 +161,7 @@ class CallService:
         self.active: dict[CallId, LiveCall] = {}
         self._last_call_of_agent: dict[AgentId, CallId] = {}
         self._recent: dict[CallId, CallRecord] = {}
+        self._tasks: set[asyncio.Future[None]] = set()
 
     # --- arrival and queueing (driven by the FastAGI inbound handler) -----------------------
 
@@ -182,13 +227,18 @@ class CallService:
         now = self._clock.now() if at is None else at
         rec = live.record
         if live.phase is Phase.IVR or rec.queued_at is None or rec.queue_id is None:
-            await self._finish(live, Outcome.IVR_ABANDONED, now, cause)
+            outbound = rec.direction is Direction.OUTBOUND
+            await self._finish(
+                live, Outcome.DROPPED if outbound else Outcome.IVR_ABANDONED, now, cause
+            )
             return
         # Ended from this step on: the AMI Hangup that follows finds the call over.
         live.phase = Phase.ENDED
         wait = now - rec.queued_at
         queue = self._settings.queue(rec.queue_id)
         outcome = Outcome.SHORT_ABANDONED if wait < queue.short_abandon_s else Outcome.ABANDONED
+        if rec.direction is Direction.OUTBOUND:
+            outcome = Outcome.DROPPED  # a live answer that never reached an agent
         rec.wait_s = wait
         await self._live.remove_waiting(rec.queue_id, call_id)
         await self._live.incr(rec.queue_id, utc_day(rec.queued_at), outcome.value)
@@ -408,11 +458,13 @@ class CallService:
 
     def _agents_call_record(self, agent_id: AgentId, call_id: CallId) -> CallRecord:
         live = self.active.get(call_id)
-        if live is not None:
-            if live.record.agent_id != agent_id:
-                raise Forbidden("this call is not yours")
-            return live.record
         recent = self._recent.get(call_id)
+        if live is not None:
+            if live.record.agent_id == agent_id:
+                return live.record
+            if recent is not None and recent.agent_id == agent_id:
+                return recent  # the agent transferred the call on and is wrapping up
+            raise Forbidden("this call is not yours")
         if recent is None:
             raise NotFound("no such call of yours to disposition")
         if recent.agent_id != agent_id:
@@ -422,6 +474,635 @@ class CallService:
     def _queue_of(self, rec: CallRecord) -> QueueSettings | None:
         return self._settings.queue(rec.queue_id) if rec.queue_id else None
 
+    # --- call control (agent desktop, supervisor console, dialer) ---------------------------
+
+    def _connected_call(self, agent_id: AgentId, call_id: CallId) -> LiveCall:
+        live = self._own_call(agent_id, call_id)
+        if live.phase is not Phase.CONNECTED:
+            raise InvalidRequest("the call is not connected", "call_id")
+        return live
+
+    async def _control_action(self, live: LiveCall, action: str, run: Any, **data: object) -> None:
+        """Run one PBX action for the agent's call. A refusal leaves the call as it was, is
+        written to the call's events, and reaches the desktop as `call.error`."""
+        rec = live.record
+        if live.busy:
+            raise InvalidRequest("another action on this call is still in progress", "call_id")
+        live.busy = True
+        try:
+            await run
+        except TelephonyError as exc:
+            logger.warning("%s failed call_id=%s: %s", action, rec.id, exc)
+            await self._event(rec.id, "action_failed", action=action, error=str(exc), **data)
+            if rec.agent_id is not None:
+                await self._notifier.to_agent(
+                    rec.agent_id,
+                    "call.error",
+                    {"call_id": rec.id, "action": action, "error": str(exc)},
+                )
+            raise
+        finally:
+            live.busy = False
+
+    async def hold(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
+        live = self._connected_call(agent_id, call_id)
+        if live.held_since is not None:
+            raise InvalidRequest("the call is already on hold", "call_id")
+        if live.conference or live.consult is not None:
+            raise InvalidRequest("hold is not available during a transfer or conference", "call_id")
+        await self._control_action(live, "hold", self._control.hold(call_id))
+        now = self._clock.now()
+        live.held_since = now
+        await self._agent_hold(agent_id, call_id, True)
+        await self._event(call_id, "held", agent=agent_id)
+        payload = {"call_id": call_id, "at": now}
+        await self._notifier.to_agent(agent_id, "call.held", payload)
+        await self._bus.publish(CallHeld(call_id, agent_id, now))
+        return payload
+
+    async def unhold(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
+        live = self._connected_call(agent_id, call_id)
+        if live.held_since is None:
+            raise InvalidRequest("the call is not on hold", "call_id")
+        await self._control_action(live, "unhold", self._control.unhold(call_id))
+        now = self._clock.now()
+        held = self._end_hold(live, now)
+        await self._agent_hold(agent_id, call_id, False)
+        await self._event(call_id, "resumed", agent=agent_id, held_s=held)
+        payload = {"call_id": call_id, "held_s": held, "hold_s": live.record.hold_s}
+        await self._notifier.to_agent(agent_id, "call.unheld", payload)
+        await self._bus.publish(CallResumed(call_id, agent_id, held, now))
+        return payload
+
+    async def _agent_hold(self, agent_id: AgentId, call_id: CallId, on_hold: bool) -> None:
+        """The ACD's agent state follows hold (ON_CALL <-> ON_HOLD) when the ACD has the
+        AgentHold message (the ACD developer's API; without it the agent stays ON_CALL)."""
+        message = getattr(m, "AgentHold", None)
+        if message is None:
+            return
+        try:
+            await self._acd.submit(message(agent_id, call_id, on_hold))
+        except AcdError as exc:
+            logger.warning("ACD refused AgentHold call_id=%s: %s", call_id, exc)
+
+    @staticmethod
+    def _leg_talk(live: LiveCall, now: float) -> float:
+        """Talk time with the current agent: since they were connected, less time on hold."""
+        if live.talk_from is None:
+            return 0.0
+        return max(0.0, now - live.talk_from - (live.record.hold_s - live.hold_base_s))
+
+    def _end_hold(self, live: LiveCall, now: float) -> float:
+        """Close a hold period: its seconds go onto the call's hold_s."""
+        if live.held_since is None:
+            return 0.0
+        held = max(0.0, now - live.held_since)
+        live.held_since = None
+        rec = live.record
+        rec.hold_s += held
+        self._update(rec.id, hold_s=rec.hold_s)
+        return held
+
+    async def mute(self, agent_id: AgentId, call_id: CallId, muted: bool) -> dict[str, Any]:
+        live = self._connected_call(agent_id, call_id)
+        await self._control_action(live, "mute", self._control.mute(call_id, muted), muted=muted)
+        live.muted = muted
+        await self._event(call_id, "muted" if muted else "unmuted", agent=agent_id)
+        payload = {"call_id": call_id, "muted": muted}
+        await self._notifier.to_agent(agent_id, "call.muted", payload)
+        return payload
+
+    async def send_dtmf(self, agent_id: AgentId, call_id: CallId, digits: str) -> dict[str, Any]:
+        live = self._connected_call(agent_id, call_id)
+        await self._control_action(
+            live, "dtmf", self._control.send_dtmf(call_id, digits), digits=digits
+        )
+        await self._event(call_id, "dtmf", agent=agent_id, digits=digits)
+        return {"call_id": call_id, "digits": digits}
+
+    async def transfer(
+        self,
+        agent_id: AgentId,
+        call_id: CallId,
+        mode: TransferMode,
+        kind: TransferKind,
+        target: str,
+    ) -> dict[str, Any]:
+        live = self._connected_call(agent_id, call_id)
+        if live.held_since is not None:
+            raise InvalidRequest("resume the call before transferring it", "call_id")
+        if mode == "attended":
+            return await self._attended(live, agent_id, kind, target)
+        if kind == "agent":
+            # a blind transfer to an agent: ring them, and hand the caller over on answer
+            await self._attended(live, agent_id, kind, target, blind=True)
+            return await self.transfer_complete(agent_id, call_id)
+        if kind == "queue":
+            return await self._transfer_to_queue(live, agent_id, QueueId(target))
+        if not target or any(c not in "0123456789+*#" for c in target):
+            raise InvalidRequest(f"not a dialable number: {target!r}", "target.id")
+        await self._control_action(
+            live,
+            "transfer",
+            self._control.blind_transfer(call_id, target),
+            mode=mode,
+            target_kind=kind,
+            target=target,
+        )
+        if live.recording is not None:
+            # after the transfer (a refused one keeps recording); MixMonitor's `b` records
+            # only while bridged, and the far party has not answered yet
+            await self._stop_recording(live)
+        now = self._clock.now()
+        rec = live.record
+        rec.transferred += 1
+        self._update(call_id, transferred=rec.transferred)
+        await self._event(
+            call_id, "transferred", agent=agent_id, mode=mode, target_kind=kind, target=target
+        )
+        payload = {
+            "call_id": call_id,
+            "state": "completed",
+            "mode": mode,
+            "target": {"kind": kind, "id": target},
+        }
+        await self._notifier.to_agent(agent_id, "call.transfer", payload)
+        await self._bus.publish(CallTransferred(call_id, agent_id, mode, kind, target, now))
+        # The caller is the far party's now: the call ends here for the contact center.
+        await self._finish_connected(live, now, "transferred")
+        return payload
+
+    async def _transfer_to_queue(
+        self, live: LiveCall, agent_id: AgentId, queue_id: QueueId
+    ) -> dict[str, Any]:
+        """Blind transfer to a queue: the caller goes back to music (cc-hold) and into the ACD
+        at the call's priority; the agent goes to wrap-up. One call row, transferred + 1."""
+        if queue_id not in {q.id for q in self._settings.queues}:
+            raise InvalidRequest(f"unknown queue {queue_id!r}", "target.id")
+        rec = live.record
+        call_id = rec.id
+        await self._control_action(
+            live,
+            "transfer",
+            self._control.requeue(call_id),
+            mode="blind",
+            target_kind="queue",
+            target=queue_id,
+        )
+        if live.recording is not None:
+            await self._stop_recording(live)
+        now = self._clock.now()
+        live.prior_talk_s += self._leg_talk(live, now)
+        live.talk_from = None
+        rec.talk_s = live.prior_talk_s
+        rec.transferred += 1
+        await self._event(
+            call_id,
+            "transferred",
+            agent=agent_id,
+            mode="blind",
+            target_kind="queue",
+            target=queue_id,
+        )
+        payload = {
+            "call_id": call_id,
+            "state": "completed",
+            "mode": "blind",
+            "target": {"kind": "queue", "id": queue_id},
+        }
+        await self._notifier.to_agent(agent_id, "call.transfer", payload)
+        await self._bus.publish(CallTransferred(call_id, agent_id, "blind", "queue", queue_id, now))
+        # the agent is done with it: wrap-up, with the call as it was for them
+        live.phase = Phase.QUEUED
+        rec.agent_id = None
+        rec.queue_id = queue_id
+        await self._live.release_agent(agent_id, call_id)
+        await self._acd.submit(m.CallFinished(call_id, agent_id))
+        self._remember(replace(rec, agent_id=agent_id))
+        self._last_call_of_agent[agent_id] = call_id
+        self._update(
+            call_id,
+            agent_id=None,
+            queue_id=queue_id,
+            transferred=rec.transferred,
+            talk_s=rec.talk_s,
+        )
+        await self._notifier.to_agent(agent_id, "call.ended", self._ended_payload(rec))
+        await self._live.put_waiting(
+            WaitingCall(call_id, queue_id, now, rec.priority, rec.caller_number)
+        )
+        await self._live.incr(queue_id, utc_day(now), "offered")
+        await self._acd.submit(m.EnqueueCall(call_id, queue_id, rec.priority))
+        return payload
+
+    # --- attended transfer -----------------------------------------------------------------
+
+    def _consult_endpoint(self, kind: str, target: str, agent_id: AgentId) -> str:
+        if kind == "agent":
+            if target == agent_id:
+                raise InvalidRequest("you cannot transfer a call to yourself", "target.id")
+            endpoint = self._agents.endpoint_of(AgentId(target))
+            if not endpoint:
+                raise InvalidRequest(f"agent {target!r} has no phone endpoint", "target.id")
+            return endpoint
+        if kind == "number":
+            if not target or any(c not in "0123456789+*#" for c in target):
+                raise InvalidRequest(f"not a dialable number: {target!r}", "target.id")
+            return self._settings.calls.dial_template.replace("{number}", target)
+        raise InvalidRequest(
+            f"an attended transfer goes to an agent or a number, not {kind}", "target.kind"
+        )
+
+    async def _reserve_agent(self, target: AgentId, call_id: CallId) -> None:
+        """The target agent must be Ready; they are taken out of routing (Not Ready, reason
+        `consult`) for the consultation."""
+        try:
+            view = self._acd.core.agent_state(target)
+        except AcdError as exc:
+            raise InvalidRequest(f"agent {target!r} is not logged in", "target.id") from exc
+        if view.state is not AgentState.READY:
+            raise InvalidRequest(f"agent {target!r} is not ready ({view.state})", "target.id")
+        await self._acd.decide(m.AgentNotReady(target, CONSULT))
+        if not await self._live.claim_agent(target, call_id):
+            await self._acd.submit(m.AgentReady(target))
+            raise InvalidRequest(f"agent {target!r} already has a call", "target.id")
+
+    async def _release_agent(self, target: AgentId, call_id: CallId) -> None:
+        await self._live.release_agent(target, call_id)
+        await self._acd.submit(m.AgentReady(target))
+
+    async def _attended(
+        self, live: LiveCall, agent_id: AgentId, kind: str, target: str, *, blind: bool = False
+    ) -> dict[str, Any]:
+        rec = live.record
+        call_id = rec.id
+        if live.consult is not None:
+            raise InvalidRequest("a transfer is already in progress on this call", "call_id")
+        endpoint = self._consult_endpoint(kind, target, agent_id)
+        target_agent = AgentId(target) if kind == "agent" else None
+        if target_agent is not None:
+            await self._reserve_agent(target_agent, call_id)
+        live.consult = Consult(kind, target, target_agent, self._clock.now())
+        try:
+            if live.held_since is None:
+                await self._control_action(live, "hold", self._control.hold(call_id))
+                live.held_since = self._clock.now()
+                await self._event(call_id, "held", agent=agent_id)
+                await self._notifier.to_agent(
+                    agent_id, "call.held", {"call_id": call_id, "at": live.held_since}
+                )
+            queue = self._queue_of(rec)
+            ring_s = queue.ring_timeout_s if queue else 20.0
+            await self._control_action(
+                live,
+                "transfer",
+                self._control.consult(call_id, endpoint, ring_s, rec.caller_number),
+                mode="blind" if blind else "attended",
+                target_kind=kind,
+                target=target,
+            )
+        except ContactCenterError:
+            live.consult = None
+            if target_agent is not None:
+                await self._release_agent(target_agent, call_id)
+            if live.held_since is not None and self.active.get(call_id) is live:
+                # back to the caller: the agent is not left with a caller on hold
+                try:
+                    await self._control.unhold(call_id)
+                    held = self._end_hold(live, self._clock.now())
+                    await self._event(call_id, "resumed", agent=agent_id, held_s=held)
+                    await self._notifier.to_agent(
+                        agent_id, "call.unheld", {"call_id": call_id, "held_s": held}
+                    )
+                except TelephonyError as exc:
+                    logger.warning("resume after failed transfer call_id=%s: %s", call_id, exc)
+            raise
+        target_json = {"kind": kind, "id": target}
+        await self._event(
+            call_id, "consult_started", agent=agent_id, target_kind=kind, target=target
+        )
+        payload = {
+            "call_id": call_id,
+            "state": "consulting",
+            "mode": "attended",
+            "target": target_json,
+        }
+        await self._notifier.to_agent(agent_id, "call.transfer", payload)
+        if target_agent is not None:
+            await self._notifier.to_agent(
+                target_agent,
+                "call.transfer",
+                {
+                    **payload,
+                    "from_agent": agent_id,
+                    "call": call_json(rec),
+                    "customer": customer_json(live.customer),
+                },
+            )
+        return payload
+
+    def _consulting_call(self, agent_id: AgentId, call_id: CallId) -> tuple[LiveCall, Consult]:
+        live = self._connected_call(agent_id, call_id)
+        if live.consult is None:
+            raise InvalidRequest("no attended transfer is in progress on this call", "call_id")
+        return live, live.consult
+
+    async def transfer_complete(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
+        """The caller joins the consulted party and the agent leaves the call."""
+        live, consult = self._consulting_call(agent_id, call_id)
+        run = (
+            self._control.leave_conference(call_id)
+            if live.conference
+            else self._control.complete_transfer(call_id)
+        )
+        await self._control_action(live, "transfer_complete", run)
+        now = self._clock.now()
+        rec = live.record
+        held = self._end_hold(live, now)
+        live.consult = None
+        rec.transferred += 1
+        self._update(call_id, transferred=rec.transferred)
+        await self._event(call_id, "resumed", agent=agent_id, held_s=held)
+        await self._event(
+            call_id,
+            "transferred",
+            agent=agent_id,
+            mode="attended",
+            target_kind=consult.kind,
+            target=consult.target,
+        )
+        target_json = {"kind": consult.kind, "id": consult.target}
+        payload = {
+            "call_id": call_id,
+            "state": "completed",
+            "mode": "attended",
+            "target": target_json,
+        }
+        await self._notifier.to_agent(agent_id, "call.transfer", payload)
+        await self._bus.publish(
+            CallTransferred(call_id, agent_id, "attended", consult.kind, consult.target, now)
+        )
+        if consult.target_agent is None:
+            # an outside party has the caller now: the call ends here for the contact center
+            await self._finish_connected(live, now, "transferred")
+            return payload
+        # The call stays in the history as one call; the new agent owns it from here.
+        new_agent = consult.target_agent
+        await self._live.release_agent(agent_id, call_id)
+        await self._acd.submit(m.CallFinished(call_id, agent_id))
+        self._remember(replace(rec))
+        self._last_call_of_agent[agent_id] = call_id
+        await self._notifier.to_agent(agent_id, "call.ended", self._ended_payload(rec))
+        rec.agent_id = new_agent
+        self._last_call_of_agent[new_agent] = call_id
+        self._update(call_id, agent_id=new_agent)
+        await self._event(call_id, "answered", agent=new_agent)
+        await self._notifier.to_agent(new_agent, "call.transfer", payload)
+        await self._notifier.to_agent(
+            new_agent,
+            "call.answered",
+            {
+                "call": call_json(rec),
+                "customer": customer_json(live.customer),
+                "history": [call_json(c) for c in live.history],
+            },
+        )
+        return payload
+
+    async def transfer_cancel(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
+        """Drop the consulted party; the agent is back with the caller."""
+        live, consult = self._consulting_call(agent_id, call_id)
+        run = (
+            self._control.drop_consult(call_id)
+            if live.conference
+            else self._control.cancel_consult(call_id)
+        )
+        await self._control_action(live, "transfer_cancel", run)
+        now = self._clock.now()
+        held = self._end_hold(live, now)
+        live.consult = None
+        if consult.target_agent is not None:
+            await self._release_agent(consult.target_agent, call_id)
+        await self._event(call_id, "consult_cancelled", agent=agent_id, target=consult.target)
+        await self._event(call_id, "resumed", agent=agent_id, held_s=held)
+        payload = {
+            "call_id": call_id,
+            "state": "cancelled",
+            "mode": "attended",
+            "target": {"kind": consult.kind, "id": consult.target},
+        }
+        await self._notifier.to_agent(agent_id, "call.transfer", payload)
+        await self._notifier.to_agent(agent_id, "call.unheld", {"call_id": call_id, "held_s": held})
+        if consult.target_agent is not None:
+            await self._notifier.to_agent(consult.target_agent, "call.transfer", payload)
+        return payload
+
+    async def conference(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
+        """Make the consultation a three-way call: caller, agent and target together. Then
+        `transfer_complete` lets the agent leave, `transfer_cancel` drops the target."""
+        live, consult = self._consulting_call(agent_id, call_id)
+        if live.conference:
+            raise InvalidRequest("the call is already a conference", "call_id")
+        await self._control_action(live, "conference", self._control.conference(call_id))
+        now = self._clock.now()
+        live.conference = True
+        held = self._end_hold(live, now)
+        await self._event(call_id, "resumed", agent=agent_id, held_s=held)
+        await self._event(call_id, "conference_started", agent=agent_id, target=consult.target)
+        payload = {
+            "call_id": call_id,
+            "state": "conference",
+            "mode": "attended",
+            "target": {"kind": consult.kind, "id": consult.target},
+        }
+        await self._notifier.to_agent(agent_id, "call.transfer", payload)
+        if consult.target_agent is not None:
+            await self._notifier.to_agent(
+                consult.target_agent, "call.transfer", {**payload, "from_agent": agent_id}
+            )
+        return payload
+
+    def _call_of_agent(self, agent_id: AgentId) -> LiveCall:
+        for live in self.active.values():
+            if live.record.agent_id == agent_id and live.phase is Phase.CONNECTED:
+                return live
+        raise NotFound(f"agent {agent_id} is not on a connected call")
+
+    async def spy(self, supervisor_endpoint: str, agent_id: AgentId, mode: SpyMode) -> None:
+        """Ring the supervisor's endpoint into the agent's call: listen, whisper (the agent
+        hears the supervisor) or barge (both parties do). Recorded in the call's events."""
+        if mode not in ("listen", "whisper", "barge"):
+            raise InvalidRequest(
+                f"unknown mode {mode!r}; expected listen, whisper or barge", "mode"
+            )
+        if not supervisor_endpoint or "/" not in supervisor_endpoint:
+            raise InvalidRequest(
+                f"not an endpoint: {supervisor_endpoint!r} (e.g. PJSIP/2001)", "endpoint"
+            )
+        live = self._call_of_agent(agent_id)
+        call_id = live.record.id
+        try:
+            await self._control.spy(call_id, supervisor_endpoint, mode)
+        except TelephonyError as exc:
+            await self._event(call_id, "action_failed", action="spy", error=str(exc), mode=mode)
+            raise
+        live.spy = (supervisor_endpoint, mode)
+        await self._event(call_id, "spy_started", supervisor=supervisor_endpoint, mode=mode)
+
+    async def stop_spy(self, agent_id: AgentId) -> None:
+        live = self._call_of_agent(agent_id)
+        call_id = live.record.id
+        if live.spy is None:
+            raise NotFound(f"nobody is listening to agent {agent_id}'s call")
+        await self._control.stop_spy(call_id)
+        supervisor, mode = live.spy
+        live.spy = None
+        await self._event(call_id, "spy_stopped", supervisor=supervisor, mode=mode)
+
+    # --- waiting callers: position, estimated wait, callback ------------------------------
+
+    def position(self, call_id: CallId) -> int | None:
+        """1-based place of a waiting call in its queue's routing order (None: not waiting)."""
+        live = self.active.get(call_id)
+        if live is None or live.phase is not Phase.QUEUED or live.record.queue_id is None:
+            return None
+        position = getattr(self._acd.core, "position", None)
+        if position is not None:  # the ACD's own answer (directed calls counted apart)
+            value = position(call_id)
+            return int(value) if value is not None else None
+        try:
+            order = self._acd.core.waiting(live.record.queue_id)
+        except (AcdError, KeyError):
+            return None
+        return order.index(call_id) + 1 if call_id in order else None
+
+    def estimated_wait_s(self, call_id: CallId) -> float | None:
+        """The ACD's estimate of the remaining wait, when the ACD offers one."""
+        estimate = getattr(self._acd.core, "estimated_wait_s", None)
+        if estimate is None:
+            return None
+        try:
+            value = estimate(call_id, self._clock.now())
+        except AcdError:
+            return None
+        return float(value) if value is not None else None
+
+    async def request_callback(self, call_id: CallId) -> bool:
+        """A waiting caller pressed 1 for a callback: they leave the queue, the call ends with
+        outcome callback_requested, and CallbackRequested goes on the bus. False if the call
+        is no longer waiting (an agent took it meanwhile)."""
+        live = self.active.get(call_id)
+        if live is None or live.phase is not Phase.QUEUED:
+            return False
+        rec = live.record
+        now = self._clock.now()
+        live.phase = Phase.ENDED
+        queue_id = rec.queue_id
+        if queue_id is not None:
+            await self._live.remove_waiting(queue_id, call_id)
+            await self._acd.submit(m.RemoveCall(call_id))
+            if rec.queued_at is not None:
+                await self._live.incr(queue_id, utc_day(rec.queued_at), "callback_requested")
+        wait = now - rec.queued_at if rec.queued_at is not None else None
+        await self._event(call_id, "callback_requested", number=rec.caller_number)
+        await self._finish(live, Outcome.CALLBACK_REQUESTED, now, "callback requested", wait_s=wait)
+        await self._bus.publish(CallbackRequested(call_id, rec.caller_number, queue_id, now))
+        return True
+
+    async def _start_recording(self, live: LiveCall) -> None:
+        rec = live.record
+        filename = f"cc-{rec.id}.{self._settings.calls.recording_format}"
+        try:
+            await self._control.start_recording(rec.id, filename)
+        except TelephonyError as exc:
+            logger.warning("recording failed call_id=%s: %s", rec.id, exc)
+            await self._event(rec.id, "action_failed", action="record", error=str(exc))
+            return
+        if self.active.get(rec.id) is not live or live.phase is not Phase.CONNECTED:
+            return
+        live.recording = filename
+        self._update(rec.id, recording=filename)
+        await self._event(rec.id, "recording_started", file=filename)
+
+    async def _stop_recording(self, live: LiveCall) -> None:
+        rec = live.record
+        try:
+            await self._control.stop_recording(rec.id)
+        except TelephonyError as exc:
+            logger.info("stop recording failed call_id=%s: %s", rec.id, exc)
+        await self._event(rec.id, "recording_stopped", file=live.recording)
+        live.recording = None
+
+    # --- outbound -------------------------------------------------------------------------
+
+    async def originate(
+        self, request: OriginateRequest, campaign_id: CampaignId | None = None
+    ) -> CallRecord:
+        """Dial out (dialer, scheduled callbacks). The call's row is written at once; its
+        outcome follows as one OriginateFinished on the bus. An answered person then arrives
+        over FastAGI `outbound` (see `outbound_answered`) and waits for an agent in
+        `request.queue_id`."""
+        now = self._clock.now()
+        default_cid = self._settings.calls.outbound_caller_id
+        if request.caller_id_number is None and default_cid:
+            request = replace(request, caller_id_number=default_cid)
+        rec = CallRecord(
+            id=request.call_id,
+            direction=Direction.OUTBOUND,
+            arrived_at=now,
+            caller_number=request.caller_id_number,
+            dialed_number=request.number,
+            campaign_id=campaign_id,
+            queue_id=request.queue_id,
+        )
+        if request.number:
+            customer = await self._customers.find_by_phone(request.number)
+            if customer is not None:
+                rec.customer_id = customer.id
+        self._writer.write(replace(rec))
+        live = LiveCall(rec, None, [], phase=Phase.DIALING)
+        self.active[rec.id] = live
+        await self._event(
+            rec.id, "dialing", number=request.number, amd=request.amd, timeout_s=request.timeout_s
+        )
+        try:
+            await self._control.originate(request)
+        except TelephonyError as exc:
+            logger.warning("originate refused call_id=%s: %s", rec.id, exc)
+            await self._bus.publish(
+                OriginateFinished(rec.id, Outcome.FAILED.value, str(exc), None, None, now)
+            )
+        return rec
+
+    async def on_originate_finished(self, event: OriginateFinished) -> None:
+        live = self.active.get(event.call_id)
+        if live is None:
+            return
+        await self._event(
+            event.call_id,
+            "dial_finished",
+            outcome=event.outcome,
+            cause=event.cause,
+            amd_status=event.amd_status,
+            amd_cause=event.amd_cause,
+        )
+        if event.outcome == Outcome.ANSWERED_HUMAN.value:
+            if live.phase is Phase.DIALING:
+                live.phase = Phase.IVR
+            return
+        if live.phase is not Phase.DIALING:
+            return  # the outbound FastAGI session already took the call
+        await self._finish(live, Outcome(event.outcome), event.at, event.cause)
+
+    def outbound_answered(self, call_id: CallId) -> LiveCall | None:
+        """The FastAGI `outbound` session of an originated call started (AMD let it through)."""
+        live = self.active.get(call_id)
+        if live is None or live.record.direction is not Direction.OUTBOUND:
+            return None
+        if live.phase is Phase.DIALING:
+            live.phase = Phase.IVR
+        return live if live.phase is Phase.IVR else None
+
     # --- telephony events -----------------------------------------------------------------
 
     async def on_connected(self, event: CallConnected) -> None:
@@ -430,6 +1111,17 @@ class CallService:
             return
         rec = live.record
         live.phase = Phase.CONNECTED
+        live.talk_from = event.at
+        live.hold_base_s = rec.hold_s
+        if rec.answered_at is not None:
+            # answered again after a transfer to a queue: the first answer stays the call's
+            await self._event(rec.id, "answered", agent=rec.agent_id)
+            if rec.queue_id is not None:
+                await self._live.incr(rec.queue_id, utc_day(event.at), "answered")
+            assert rec.agent_id is not None
+            await self._notifier.to_agent(rec.agent_id, "call.answered", {"call": call_json(rec)})
+            await self._bus.publish(CallAnswered(rec.id, rec.agent_id, rec.queue_id, event.at))
+            return
         rec.answered_at = event.at
         rec.wait_s = event.at - rec.queued_at if rec.queued_at is not None else None
         self._update(rec.id, answered_at=event.at, wait_s=rec.wait_s)
@@ -443,15 +1135,51 @@ class CallService:
         assert rec.agent_id is not None
         await self._notifier.to_agent(rec.agent_id, "call.answered", {"call": call_json(rec)})
         await self._bus.publish(CallAnswered(rec.id, rec.agent_id, rec.queue_id, event.at))
+        if self._settings.calls.record:
+            # Not on the telephony event path: the AMI round trip runs beside it.
+            task = asyncio.ensure_future(self._start_recording(live))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def on_hung_up(self, event: CallHungUp) -> None:
         live = self.active.get(event.call_id)
         if live is None or live.phase is Phase.ENDED:
             return
         if live.phase is Phase.CONNECTED:
-            rec = live.record
-            rec.talk_s = event.at - rec.answered_at if rec.answered_at is not None else None
-            await self._finish(live, Outcome.ANSWERED, event.at, event.cause, talk_s=rec.talk_s)
+            if live.conference:
+                # The others stay in the conference room unless they are hung up.
+                for drop in (self._control.hangup_agent_leg, self._control.drop_consult):
+                    try:
+                        await drop(event.call_id)
+                    except TelephonyError as exc:
+                        logger.info("conference leg hangup call_id=%s: %s", event.call_id, exc)
+            elif live.held_since is not None:
+                # The caller left while on hold: the agent's parked leg must go too, and a
+                # consulted party with it (the target agent is free again).
+                consult = live.consult
+                if consult is not None:
+                    live.consult = None
+                    try:
+                        await self._control.drop_consult(event.call_id)
+                    except TelephonyError as exc:
+                        logger.info("target hangup failed call_id=%s: %s", event.call_id, exc)
+                    if consult.target_agent is not None:
+                        await self._release_agent(consult.target_agent, event.call_id)
+                        await self._notifier.to_agent(
+                            consult.target_agent,
+                            "call.transfer",
+                            {
+                                "call_id": event.call_id,
+                                "state": "cancelled",
+                                "mode": "attended",
+                                "target": {"kind": consult.kind, "id": consult.target},
+                            },
+                        )
+                try:
+                    await self._control.hangup_agent_leg(event.call_id)
+                except TelephonyError as exc:
+                    logger.info("agent leg hangup failed call_id=%s: %s", event.call_id, exc)
+            await self._finish_connected(live, event.at, event.cause)
         elif live.phase is Phase.CONNECTING:
             # The caller left while the agent's phone rang: still an abandon from the queue.
             live.phase = Phase.QUEUED
@@ -460,6 +1188,27 @@ class CallService:
             await self.caller_left(event.call_id, event.cause, event.at)
 
     # --- end of a call --------------------------------------------------------------------
+
+    async def _finish_connected(self, live: LiveCall, now: float, cause: str | None) -> None:
+        """A connected call ends (hang-up or transfer): talk time excludes the time on hold."""
+        rec = live.record
+        self._end_hold(live, now)
+        if live.talk_from is not None:
+            rec.talk_s = live.prior_talk_s + self._leg_talk(live, now)
+        outcome = (
+            Outcome.ANSWERED_HUMAN if rec.direction is Direction.OUTBOUND else Outcome.ANSWERED
+        )
+        if live.recording is not None:
+            await self._event(rec.id, "recording_stopped", file=live.recording)
+        if live.spy is not None:
+            # ChanSpy would go on scanning for a new channel: end the supervisor's leg.
+            try:
+                await self._control.stop_spy(rec.id)
+            except TelephonyError as exc:
+                logger.info("stop spy failed call_id=%s: %s", rec.id, exc)
+            await self._event(rec.id, "spy_stopped", supervisor=live.spy[0], mode=live.spy[1])
+            live.spy = None
+        await self._finish(live, outcome, now, cause, talk_s=rec.talk_s)
 
     async def _finish(
         self,

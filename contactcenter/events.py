@@ -109,3 +109,61 @@ class AgentStateChanged(Event):
     reason: str | None
     call_id: CallId | None
     at: float
+
+
+# --- call control (agent actions, supervision, outbound) ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OriginateFinished(Event):
+    """The outcome of one outbound dial (`CallControl.originate`), published once per call.
+
+    `outcome` is one of docs/metrics.md's outbound outcomes: answered_human, machine, no_answer,
+    busy, failed. `cause` says why in words (e.g. "congestion", "invalid channel"); `amd_status`
+    / `amd_cause` are the answering-machine detector's verdict when AMD ran (else None).
+    An `answered_human` call goes on: it arrives over FastAGI `outbound` next.
+    """
+
+    call_id: CallId
+    outcome: str
+    cause: str | None
+    amd_status: str | None
+    amd_cause: str | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequested(Event):
+    """A waiting caller asked to be called back (pressed 1 at the offer) and was let go."""
+
+    call_id: CallId
+    number: str | None
+    queue_id: QueueId | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallHeld(Event):
+    call_id: CallId
+    agent_id: AgentId
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallResumed(Event):
+    call_id: CallId
+    agent_id: AgentId
+    held_s: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferred(Event):
+    """The agent handed the call on: `kind` agent / queue / number, `mode` blind / attended."""
+
+    call_id: CallId
+    agent_id: AgentId
+    mode: str
+    kind: str
+    target: str
+    at: float

@@ -82,16 +82,52 @@ class InboundHandler:
             await self._send_to_fallback(session, call_id)
 
     async def _hold(self, session: AgiSession, live: LiveCall) -> None:
-        """Music until the caller is taken away (Redirect) or hangs up."""
+        """Music until the caller is taken away (Redirect) or hangs up; with
+        `calls.prompt_interval_s`, the caller's position (and callback offer) between spells."""
         call_id = live.record.id
+        music = self._settings.agi.music_class
+        interval = self._settings.calls.prompt_interval_s
         while live.phase is Phase.QUEUED and not session.hungup.is_set():
-            result = await session.exec("MusicOnHold", self._settings.agi.music_class)
+            args = f"{music},{interval:g}" if interval > 0 else music
+            result = await session.exec("MusicOnHold", args)
             if result == -1:
                 break
+            if interval > 0 and _waiting(live) and await self._prompt(session, live):
+                return  # the caller chose a callback: their call is over
         if live.phase is Phase.QUEUED:
             await self._caller_gone(session, call_id)
         else:
             logger.debug("caller leaves AGI call_id=%s phase=%s", call_id, live.phase)
+
+    async def _prompt(self, session: AgiSession, live: LiveCall) -> bool:
+        """Position, estimated wait, callback offer. True if the caller took the callback."""
+        call_id = live.record.id
+        position = self._calls.position(call_id)
+        if position is not None:
+            if position == 1:
+                await session.stream_file("queue-youarenext")
+            else:
+                await session.stream_file("queue-thereare")
+                await session.say_number(position - 1)
+                await session.stream_file("queue-callswaiting")
+        wait = self._calls.estimated_wait_s(call_id)
+        if wait is not None and wait >= 60 and _waiting(live):
+            await session.stream_file("queue-holdtime")
+            await session.say_number(round(wait / 60))
+            await session.stream_file("queue-minutes")
+        calls = self._settings.calls
+        if not calls.callback_offer or not _waiting(live):
+            return False
+        digits = await session.get_data(calls.callback_prompt, 3000, 1)
+        if digits != "1" or not await self._calls.request_callback(call_id):
+            return False
+        logger.info("callback requested call_id=%s", call_id)
+        try:
+            await session.stream_file(calls.callback_confirm)
+        finally:
+            await session.hangup()
+            await session.close()
+        return True
 
     async def _caller_gone(self, session: AgiSession, call_id: CallId) -> None:
         """Close the socket first (Asterisk holds a dead channel until we do), then record."""
@@ -99,8 +135,42 @@ class InboundHandler:
         await session.close()
         await self._calls.caller_left(call_id, "caller hung up", at)
 
+    async def outbound(self, session: AgiSession) -> None:
+        """FastAGI `outbound`: a person answered an originated call (AMD let it through, or
+        AMD was off). The channel's Uniqueid is the call id (Originate `ChannelId`). The call
+        waits on music for an agent in the queue its originate named, like an inbound call."""
+        env = session.env
+        call_id = CallId(env.uniqueid)
+        live = self._calls.outbound_answered(call_id)
+        if live is None:
+            logger.warning(
+                "outbound session for an unknown call uniqueid=%s channel=%s; hanging up",
+                env.uniqueid,
+                env.channel,
+            )
+            await session.close()
+            return
+        session.call_id = call_id
+        self._registry.register(call_id, env.channel, env.uniqueid)
+        try:
+            queue_id = live.record.queue_id or QueueId(self._settings.default_queue)
+            await self._calls.enqueue(live, queue_id)
+            await self._hold(session, live)
+        except (AgiChannelDead, AgiConnectionClosed) as exc:
+            logger.info("outbound callee gone call_id=%s: %s", call_id, exc)
+            await self._caller_gone(session, call_id)
+        except Exception:
+            logger.exception("outbound handler failed call_id=%s", call_id)
+            await self._calls.fail(call_id, "internal error")
+            await self._send_to_fallback(session, call_id)
+
     async def _send_to_fallback(self, session: AgiSession, call_id: str) -> None:
         try:
             await session.set_variable("CC_ACTION", "fallback")
         except Exception:
             logger.warning("could not set the fallback for call_id=%s", call_id)
+
+
+def _waiting(live: LiveCall) -> bool:
+    """Still waiting for an agent (read after each await: an agent may take the call)."""
+    return live.phase is Phase.QUEUED

@@ -116,6 +116,12 @@ def build_openapi() -> dict[str, Any]:
                         "transferred": {"type": "integer"},
                         "priority": {"type": "integer"},
                         "ivr_path": {"type": "array", "items": {"type": "string"}},
+                        "recording": {
+                            "type": "string",
+                            "nullable": True,
+                            "description": "file name of the call's recording on the PBX "
+                            "(MixMonitor, in Asterisk's monitor directory); null if not recorded",
+                        },
                     },
                 },
             },

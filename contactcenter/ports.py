@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from contactcenter.ids import AgentId, CallId, CustomerId, QueueId
 from contactcenter.records import (
@@ -150,11 +150,100 @@ class LiveState(Protocol):
 # --- telephony ---------------------------------------------------------------------------
 
 
+SpyMode = Literal["listen", "whisper", "barge"]
+
+
+@dataclass(frozen=True, slots=True)
+class OriginateRequest:
+    """One outbound dial. `number` is what the trunk dials; `queue_id` is where an answered
+    person waits for an agent; `variables` go onto the channel (e.g. campaign and lead ids)."""
+
+    call_id: CallId
+    number: str
+    caller_id_number: str | None = None
+    caller_id_name: str | None = None
+    timeout_s: float = 30.0
+    amd: bool = True
+    queue_id: QueueId | None = None
+    variables: tuple[tuple[str, str], ...] = ()
+
+
 class CallControl(Protocol):
-    """Drive calls on the PBX. Implemented over AMI for Asterisk and for the simulator."""
+    """Drive calls on the PBX. Implemented over AMI for Asterisk and for the simulator.
+
+    Every method raises contactcenter.errors.TelephonyError when the PBX refuses (its message
+    is Asterisk's); the call is then as it was before the attempt.
+    """
 
     async def connect_to_agent(self, call_id: CallId, endpoint: str, ring_timeout_s: float) -> None:
         """Send a waiting caller to the agent's endpoint (Setvar CC_ENDPOINT + Redirect)."""
         ...
 
     async def hangup(self, call_id: CallId) -> None: ...
+
+    async def hold(self, call_id: CallId) -> None:
+        """Caller to music on hold, the agent's leg parked (kept up) meanwhile."""
+        ...
+
+    async def unhold(self, call_id: CallId) -> None:
+        """Bridge the held caller with the parked agent leg again."""
+        ...
+
+    async def mute(self, call_id: CallId, muted: bool) -> None:
+        """Mute (or unmute) what the agent says to the caller."""
+        ...
+
+    async def send_dtmf(self, call_id: CallId, digits: str) -> None:
+        """Play DTMF digits to the far end (IVRs of the party the agent called)."""
+        ...
+
+    async def blind_transfer(self, call_id: CallId, number: str) -> None:
+        """Send the caller to `number` (the trunk's dial plan); the agent's leg leaves."""
+        ...
+
+    async def start_recording(self, call_id: CallId, filename: str) -> None: ...
+    async def stop_recording(self, call_id: CallId) -> None: ...
+
+    async def spy(self, call_id: CallId, supervisor_endpoint: str, mode: SpyMode) -> None:
+        """Ring the supervisor's endpoint into ChanSpy on the call (listen/whisper/barge)."""
+        ...
+
+    async def stop_spy(self, call_id: CallId) -> None: ...
+
+    async def consult(
+        self, call_id: CallId, endpoint: str, timeout_s: float, caller_id: str | None = None
+    ) -> None:
+        """Attended transfer: ring `endpoint` and bridge it with the (parked) agent leg."""
+        ...
+
+    async def complete_transfer(self, call_id: CallId) -> None:
+        """Bridge the held caller with the consulted party; the agent's leg leaves."""
+        ...
+
+    async def cancel_consult(self, call_id: CallId) -> None:
+        """Drop the consulted party and bridge the caller with the agent again."""
+        ...
+
+    async def conference(self, call_id: CallId) -> None:
+        """Caller, agent and consulted party into one conference."""
+        ...
+
+    async def leave_conference(self, call_id: CallId) -> None:
+        """The agent leaves the conference; the consulted party keeps the caller."""
+        ...
+
+    async def drop_consult(self, call_id: CallId) -> None:
+        """The consulted party leaves (the conference goes on without them)."""
+        ...
+
+    async def requeue(self, call_id: CallId) -> None:
+        """Take the caller from the agent back to music on hold (to wait in a queue again)."""
+        ...
+
+    async def hangup_agent_leg(self, call_id: CallId) -> None:
+        """End the agent's parked leg (the caller hung up while on hold)."""
+        ...
+
+    async def originate(self, request: OriginateRequest) -> None:
+        """Start an outbound dial; its outcome arrives later as an OriginateFinished event."""
+        ...

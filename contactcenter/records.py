@@ -116,6 +116,7 @@ class CallRecord:
     skills_required: tuple[str, ...] = field(default_factory=tuple)
     ivr_path: tuple[str, ...] = field(default_factory=tuple)
     hangup_cause: str | None = None
+    recording: str | None = None  # the PBX's recording file name (MixMonitor), if recorded
 
 
 @dataclass(frozen=True, slots=True)

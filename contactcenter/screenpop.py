@@ -31,6 +31,7 @@ def call_json(call: CallRecord) -> dict[str, Any]:
         "note": call.note,
         "priority": call.priority,
         "ivr_path": list(call.ivr_path),
+        "recording": call.recording,
     }
 
 

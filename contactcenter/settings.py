@@ -97,6 +97,28 @@ class AmiSettings(_Section):
     ping_interval_s: Annotated[float, Field(gt=0)] = 20.0
 
 
+class CallsSettings(_Section):
+    """Call control over the PBX (contexts are those of config/asterisk/extensions.conf)."""
+
+    # Record every connected call with MixMonitor (file name in the call history).
+    record: bool = True
+    recording_format: Annotated[str, Field(pattern=r"^[a-z0-9]+$")] = "wav"
+    # The Originate channel of an outbound call: {number} is replaced by the number to dial.
+    dial_template: Annotated[str, Field(pattern=r"^[A-Za-z0-9]+/.*\{number\}")] = (
+        "PJSIP/{number}@carrier"
+    )
+    # Caller ID of outbound calls when the request names none.
+    outbound_caller_id: str = ""
+    # Waiting callers: every this many seconds of music, tell them their position (and the
+    # estimated wait, when the ACD gives one) and, with `callback_offer`, offer a callback
+    # ("press 1"). 0: music only.
+    prompt_interval_s: NonNegative = 0.0
+    callback_offer: bool = False
+    # Sound files (without extension) of the callback offer and its confirmation.
+    callback_prompt: str = "cc-callback-offer"
+    callback_confirm: str = "cc-callback-confirm"
+
+
 class AuthSettings(_Section):
     token_ttl_s: Annotated[int, Field(gt=0)] = 12 * 3600
     # Key that signs login tokens. Empty: a random key per start (tokens die with the process).
@@ -267,6 +289,7 @@ class Settings(BaseModel):
     agi: AgiSettings = AgiSettings()
     ami: AmiSettings = AmiSettings()
     auth: AuthSettings = AuthSettings()
+    calls: CallsSettings = CallsSettings()
     wallboard: WallboardSettings = WallboardSettings()
     queues: tuple[QueueSettings, ...] = (
         QueueSettings(id="support", name="Support", skills=("support",)),
@@ -368,7 +391,7 @@ class Settings(BaseModel):
         raise KeyError(queue_id)
 
 
-_SECTIONS = ("http", "agi", "ami", "auth", "wallboard")
+_SECTIONS = ("http", "agi", "ami", "auth", "wallboard", "calls")
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

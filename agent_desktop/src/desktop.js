@@ -2,6 +2,7 @@
 // and file a disposition. Socket.IO namespace /agent; the contract is docs/realtime.md.
 
 import { io } from "socket.io-client";
+import { attachCallControls } from "./callcontrols.js";
 import {
   bindLoginForm,
   clearSession,
@@ -137,6 +138,7 @@ function start(session) {
   socket.on("call.answered", onAnswered);
   socket.on("call.ended", onEnded);
   socket.on("call.saved", onSaved);
+  model.callControls = attachCallControls({ socket, request, getCall: () => model.activeCall, showError });
   render();
 }
 
@@ -247,7 +249,11 @@ function onOfferWithdrawn({ call_id: callId, reason }) {
   render();
 }
 
-function onAnswered({ call }) {
+function onAnswered({ call, customer, history }) {
+  // A call transferred to this agent arrives with its screen pop (no call.offered before it).
+  if (customer !== undefined && (!model.offer || model.offer.call.id !== call.id)) {
+    model.offer = { call, customer, history: history ?? [], queue: null, receivedAt: nowS(), answered: true };
+  }
   model.activeCall = call;
   if (model.offer && model.offer.call.id === call.id) {
     model.offer.answered = true;
@@ -337,6 +343,7 @@ function render() {
   renderPop();
   renderCall();
   renderWrapup();
+  model.callControls?.render();
   const busy = Boolean(model.offer || model.activeCall || model.wrapup);
   ui.idle.hidden = busy;
   tick();

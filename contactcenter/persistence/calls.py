@@ -103,6 +103,7 @@ def _record(row: CallRow) -> CallRecord:
         skills_required=tuple(row.skills_required),
         ivr_path=tuple(row.ivr_path),
         hangup_cause=row.hangup_cause,
+        recording=row.recording,
     )
 
 

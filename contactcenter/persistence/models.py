@@ -113,6 +113,7 @@ class CallRow(Base):
     skills_required: Mapped[list[str]] = mapped_column(default=list, server_default=EMPTY_LIST)
     ivr_path: Mapped[list[str]] = mapped_column(default=list, server_default=EMPTY_LIST)
     hangup_cause: Mapped[str | None] = mapped_column(String(64))
+    recording: Mapped[str | None] = mapped_column(String(255))
 
 
 class CallEventRow(Base):

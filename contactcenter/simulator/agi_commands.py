@@ -45,6 +45,9 @@ class AgiHost(Protocol):
     def answer(self) -> None: ...
     def hangup_from_agi(self) -> None: ...
     def next_digits(self) -> str | None: ...
+    def heard(self, what: str) -> None:
+        """The caller heard a prompt (`STREAM FILE name`, `SAY NUMBER n`, `GET DATA name`)."""
+        ...
 
 
 def split_args(line: str) -> list[str]:
@@ -164,11 +167,13 @@ class CommandRunner:
         return await self._pause(self._timing.prompt_s)
 
     async def stream_file(self, args: list[str]) -> str:
+        self._host.heard(args[0])
         if await self._prompt():
             return "200 result=-1 endpos=0"
         return f"200 result=0 endpos={self._timing.endpos}"
 
     async def say(self, args: list[str]) -> str:
+        self._host.heard(args[0])
         return "200 result=-1" if await self._prompt() else "200 result=0"
 
     def _timeout_s(self, raw: str | None, default_ms: int) -> float | None:
@@ -179,6 +184,7 @@ class CommandRunner:
         return None if ms < 0 else ms / 1000.0 * self._timing.timeout_scale
 
     async def get_data(self, args: list[str]) -> str:
+        self._host.heard(args[0])
         if await self._prompt():
             return "200 result=-1"
         digits = self._host.next_digits()

@@ -34,8 +34,29 @@ class AmiBackend(Protocol):
     def set_variable(self, chan: Channel, name: str, value: str) -> None: ...
     def get_global(self, name: str) -> str: ...
     def set_global(self, name: str, value: str) -> None: ...
-    def redirect(self, chan: Channel, context: str, exten: str, priority: int) -> None: ...
+    def redirect(
+        self,
+        chan: Channel,
+        context: str,
+        exten: str,
+        priority: int,
+        extra: tuple[Channel, str, str, int] | None = None,
+    ) -> None: ...
     def hangup_channel(self, chan: Channel, cause: int) -> None: ...
+    def bridge(self, chan1: Channel, chan2: Channel) -> str | None:
+        """Bridge two channels; an error message if they cannot be."""
+        ...
+
+    def blind_transfer(self, chan: Channel, context: str, exten: str) -> str | None: ...
+    def mix_monitor(self, chan: Channel, file: str | None, start: bool) -> None: ...
+    def mute(self, chan: Channel, direction: str, on: bool) -> None: ...
+    def play_dtmf(self, chan: Channel, digit: str, duration_ms: int) -> None: ...
+
+    astdb: dict[tuple[str, str], str]
+
+    def originate(self, client: AmiClientSession, msg: AmiMessage) -> None:
+        """Answer the Originate (the backend knows its channels) and run what follows."""
+        ...
 
 
 def reply(msg: AmiMessage, response: str, *fields: tuple[str, str]) -> Fields:
@@ -110,8 +131,27 @@ def _redirect(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, no
     except ValueError:
         client.send(_error(msg, f"Invalid priority '{msg.get('Priority')}'"))
         return
+    extra: tuple[Channel, str, str, int] | None = None
+    extra_name = msg.get("ExtraChannel")
+    if extra_name:
+        # manager.c action_redirect: both channels are looked up before either moves.
+        extra_chan = backend.find_channel(extra_name)
+        if extra_chan is None:
+            client.send(_error(msg, f"ExtraChannel does not exist: {extra_name}"))
+            return
+        try:
+            extra_priority = int(msg.get("ExtraPriority") or str(priority))
+        except ValueError:
+            client.send(_error(msg, f"Invalid extrapriority '{msg.get('ExtraPriority')}'"))
+            return
+        extra = (
+            extra_chan,
+            msg.get("ExtraContext") or context,
+            msg.get("ExtraExten") or exten,
+            extra_priority,
+        )
     client.send(reply(msg, "Success", ("Message", "Redirect successful")))
-    backend.redirect(chan, context, exten, priority)
+    backend.redirect(chan, context, exten, priority, extra)
 
 
 def _hangup(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
@@ -129,6 +169,157 @@ def _hangup(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now:
         cause = 16
     client.send(reply(msg, "Success", ("Message", "Channel Hungup")))
     backend.hangup_channel(chan, cause)
+
+
+def _bridge(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    """Bridge (main/features.c action_bridge): errors as recorded ("Channel2 does not exist:
+    <name>"); success is `astman_send_ack(s, m, "Channels have been bridged")`."""
+    name1, name2 = msg.get("Channel1"), msg.get("Channel2")
+    if not name1 or not name2:
+        client.send(_error(msg, "Missing channel parameter in request"))
+        return
+    chan1 = backend.find_channel(name1)
+    if chan1 is None:
+        client.send(_error(msg, f"Channel1 does not exist: {name1}"))
+        return
+    chan2 = backend.find_channel(name2)
+    if chan2 is None:
+        client.send(_error(msg, f"Channel2 does not exist: {name2}"))
+        return
+    error = backend.bridge(chan1, chan2)
+    if error is not None:
+        client.send(_error(msg, error))
+        return
+    client.send(reply(msg, "Success", ("Message", "Channels have been bridged")))
+
+
+def _blind_transfer(
+    backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float
+) -> None:
+    """BlindTransfer of the transferer's channel: `Transfer succeeded` (recorded); the errors
+    are manager.c action_blind_transfer's (`Transfer invalid` when not in a bridge)."""
+    name = msg.get("Channel")
+    if not name:
+        client.send(_error(msg, "No channel specified"))
+        return
+    exten = msg.get("Exten")
+    if not exten:
+        client.send(_error(msg, "No extension specified"))
+        return
+    chan = backend.find_channel(name)
+    if chan is None:
+        client.send(_error(msg, "Channel specified does not exist"))
+        return
+    error = backend.blind_transfer(chan, msg.get("Context") or chan.context, exten)
+    if error is not None:
+        client.send(_error(msg, error))
+        return
+    client.send(reply(msg, "Success", ("Message", "Transfer succeeded")))
+
+
+def _mix_monitor(
+    backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float
+) -> None:
+    """MixMonitor / StopMixMonitor: `Response: Success` with no Message (recorded)."""
+    name = msg.get("Channel")
+    if not name:
+        client.send(_error(msg, "No channel specified"))
+        return
+    chan = backend.find_channel(name)
+    if chan is None:
+        client.send(_error(msg, "No such channel"))
+        return
+    start = (msg.get("Action") or "").lower() == "mixmonitor"
+    client.send(reply(msg, "Success"))
+    backend.mix_monitor(chan, msg.get("File"), start)
+
+
+def _mute_audio(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    """MuteAudio (res_mutestream.c manager_mutestream): the error texts of its source, and a
+    bare `Response: Success` (astman_append with only the ActionID)."""
+    name, state, direction = msg.get("Channel"), msg.get("State"), msg.get("Direction")
+    if not name:
+        client.send(_error(msg, "Channel not specified"))
+        return
+    if not state:
+        client.send(_error(msg, "State not specified"))
+        return
+    if not direction:
+        client.send(_error(msg, "Direction not specified"))
+        return
+    chan = backend.find_channel(name)
+    if chan is None:
+        client.send(_error(msg, "No such channel"))
+        return
+    if direction.lower() not in ("in", "out", "all"):
+        client.send(_error(msg, "Failed to mute/unmute stream"))
+        return
+    client.send(reply(msg, "Success"))
+    backend.mute(chan, direction.lower(), state.lower() in ("on", "yes", "true", "1"))
+
+
+def _play_dtmf(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    """PlayDTMF (app_senddtmf.c manager_play_dtmf): one digit per action;
+    `DTMF successfully queued`, or `No such channel` / `No digit specified`."""
+    name = msg.get("Channel") or ""
+    chan = backend.find_channel(name) if name else None
+    if chan is None:
+        client.send(_error(msg, "No such channel"))
+        return
+    digit = msg.get("Digit")
+    if not digit:
+        client.send(_error(msg, "No digit specified"))
+        return
+    try:
+        duration = int(msg.get("Duration") or "100")
+    except ValueError:
+        duration = 100
+    client.send(reply(msg, "Success", ("Message", "DTMF successfully queued")))
+    backend.play_dtmf(chan, digit[0], duration)
+
+
+def _db_get(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    """DBGet (main/db.c manager_dbget): a list action since Asterisk 13 (`Result will follow`,
+    DBGetResponse, DBGetComplete), or `Database entry not found`."""
+    family, key = msg.get("Family"), msg.get("Key")
+    if not family:
+        client.send(_error(msg, "No family specified."))
+        return
+    if not key:
+        client.send(_error(msg, "No key specified."))
+        return
+    value = backend.astdb.get((family, key))
+    if value is None:
+        client.send(_error(msg, "Database entry not found"))
+        return
+    client.send(reply(msg, "Success", ("EventList", "start"), ("Message", "Result will follow")))
+    item: Fields = [("Event", "DBGetResponse"), ("Family", family), ("Key", key), ("Val", value)]
+    if msg.action_id is not None:
+        item.append(("ActionID", msg.action_id))
+    client.send(item)
+    client.send(frames.list_complete("DBGetComplete", msg.action_id, 1))
+
+
+def _db_del(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    """DBDel (main/db.c manager_dbdel): `Key deleted successfully`."""
+    family, key = msg.get("Family"), msg.get("Key")
+    if not family:
+        client.send(_error(msg, "No family specified."))
+        return
+    if not key:
+        client.send(_error(msg, "No key specified."))
+        return
+    if backend.astdb.pop((family, key), None) is None:
+        client.send(_error(msg, "Database entry not found"))
+        return
+    client.send(reply(msg, "Success", ("Message", "Key deleted successfully")))
+
+
+def _originate(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
+    if not msg.get("Channel"):
+        client.send(_error(msg, "Channel not specified"))
+        return
+    backend.originate(client, msg)
 
 
 def _status(backend: AmiBackend, client: AmiClientSession, msg: AmiMessage, now: float) -> None:
@@ -223,6 +414,15 @@ ACTIONS: dict[str, Handler] = {
     "status": _status,
     "coreshowchannels": _core_show_channels,
     "events": _events,
+    "bridge": _bridge,
+    "blindtransfer": _blind_transfer,
+    "mixmonitor": _mix_monitor,
+    "stopmixmonitor": _mix_monitor,
+    "muteaudio": _mute_audio,
+    "playdtmf": _play_dtmf,
+    "originate": _originate,
+    "dbget": _db_get,
+    "dbdel": _db_del,
 }
 
 

@@ -15,6 +15,7 @@ from contactcenter.clock import Clock
 from contactcenter.simulator import frames
 from contactcenter.simulator.agi_commands import AgiTiming
 from contactcenter.simulator.channels import Channel, ChannelFactory, ChannelState
+from contactcenter.simulator.outbound import AmdVerdict
 from contactcenter.simulator.truth import CallTruth
 
 __all__ = ["CallSettings", "PbxContext", "SimulatedCall"]
@@ -42,11 +43,16 @@ class PbxContext(Protocol):
     clock: Clock
     factory: ChannelFactory
     settings: CallSettings
+    astdb: dict[tuple[str, str], str]
 
     def emit(self, fields: Fields) -> None: ...
     def register(self, chan: Channel, call: SimulatedCall) -> None: ...
     def unregister(self, chan: Channel) -> None: ...
     def phone_answers(self, endpoint: str) -> bool: ...
+    def amd_verdict(self, call: SimulatedCall) -> AmdVerdict: ...
+    def adopt_leg(self, call: SimulatedCall, leg: Channel, old: Channel | None) -> None: ...
+    def leave_bridge(self, leg: Channel) -> None: ...
+    def join_conference(self, chan: Channel, room: str) -> None: ...
 
 
 class SimulatedCall:
@@ -76,6 +82,12 @@ class SimulatedCall:
         self.leg_hangup_cause: int | None = None
         self.failed = False
         self.done = asyncio.Event()
+        # Call control requests (AMI actions), carried out by the dialplan task.
+        self.extra_goto: tuple[str, str, int] | None = None  # the agent leg's Redirect
+        self.bridge_requested = False
+        self.bridge_with: Channel | None = None  # Bridge of the held caller with another leg
+        self.transfer_to: tuple[str, str] | None = None
+        self.talk_deadline: float | None = None
 
     # --- AgiHost ------------------------------------------------------------------------------
 
@@ -99,6 +111,9 @@ class SimulatedCall:
 
     def next_digits(self) -> str | None:
         return self.digits.pop(0) if self.digits else None
+
+    def heard(self, what: str) -> None:
+        self.truth.heard.append(what)
 
     # --- signals ------------------------------------------------------------------------------
 
@@ -128,10 +143,30 @@ class SimulatedCall:
             self.leg_hangup_cause = cause
             self.interrupted.set()
 
-    def request_redirect(self, context: str, exten: str, priority: int) -> None:
+    def request_redirect(
+        self,
+        context: str,
+        exten: str,
+        priority: int,
+        extra: tuple[str, str, int] | None = None,
+    ) -> None:
+        """An AMI Redirect of the caller; `extra` moves the agent's leg too (ExtraChannel)."""
         if self.hangup_by is not None or self.channel.hung_up:
             return
         self.goto = (context, exten, priority)
+        self.extra_goto = extra
+        self.interrupted.set()
+
+    def request_bridge(self, with_leg: Channel | None = None) -> None:
+        """An AMI Bridge of the held caller with the parked agent leg, or with another leg
+        (`with_leg`: the transfer target's, which then becomes the call's agent leg)."""
+        self.bridge_requested = True
+        self.bridge_with = with_leg
+        self.interrupted.set()
+
+    def request_transfer(self, context: str, exten: str) -> None:
+        """An AMI BlindTransfer of the agent leg: the caller goes to context,exten."""
+        self.transfer_to = (context, exten)
         self.interrupted.set()
 
     def take_goto(self) -> tuple[str, str, int] | None:

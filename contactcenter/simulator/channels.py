@@ -155,3 +155,32 @@ class ChannelFactory:
             context=context,
             exten=exten,
         )
+
+    def originated(
+        self,
+        channel: str,
+        caller_num: str | None,
+        caller_name: str | None,
+        uniqueid: str | None,
+        context: str,
+        exten: str,
+    ) -> Channel:
+        """The channel an Originate creates (`Local/x@ctx` gets `-0000000d;1`). `uniqueid`:
+        the Originate's ChannelId, else the next Uniqueid."""
+        tech, resource = split_endpoint(channel)
+        seq = next(self._name_seq)
+        name = f"{channel}-{seq:08x};1" if tech.lower() == "local" else f"{channel}-{seq:08x}"
+        uid = uniqueid or self._uniqueid()
+        return Channel(
+            name=name,
+            uniqueid=uid,
+            linkedid=uid,
+            created_at=self._clock.now(),
+            tech=tech,
+            caller_num=caller_num,
+            caller_name=caller_name,
+            connected_num=caller_num,
+            connected_name=caller_name,
+            context=context or resource.partition("@")[2] or "default",
+            exten=exten or resource.partition("@")[0],
+        )

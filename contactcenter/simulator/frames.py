@@ -12,7 +12,13 @@ Fields = list[tuple[str, str]]
 CALL = ("Privilege", "call,all")
 DIALPLAN = ("Privilege", "dialplan,all")
 
-CAUSE_TEXT = {0: "Unknown", 16: "Normal Clearing", 17: "User busy", 19: "No user responding"}
+CAUSE_TEXT = {
+    0: "Unknown",
+    16: "Normal Clearing",
+    17: "User busy",
+    19: "User alerting, no answer",
+    34: "Circuit/channel congestion",
+}
 
 
 def _chan_event(name: str, privilege: tuple[str, str], chan: Channel) -> Fields:
@@ -79,34 +85,52 @@ def dial_end(caller: Channel, dest: Channel, status: str) -> Fields:
     return [*_chan_event("DialEnd", CALL, caller), *dest.fields("Dest"), ("DialStatus", status)]
 
 
-def _bridge(name: str, bridge_id: str, num_channels: int) -> Fields:
+# (BridgeType, BridgeTechnology, BridgeCreator, BridgeName): a two-party bridge as recorded;
+# ConfBridge's is a multi-party one named after the conference (Asterisk's bridge snapshot).
+BASIC = ("basic", "simple_bridge", "<unknown>", "<unknown>")
+
+
+def conference_kind(room: str) -> tuple[str, str, str, str]:
+    return ("base", "softmix", "ConfBridge", room)
+
+
+def _bridge(
+    name: str,
+    bridge_id: str,
+    num_channels: int,
+    kind: tuple[str, str, str, str] = BASIC,
+) -> Fields:
     return [
         ("Event", name),
         CALL,
         ("BridgeUniqueid", bridge_id),
-        ("BridgeType", "basic"),
-        ("BridgeTechnology", "simple_bridge"),
-        ("BridgeCreator", "<unknown>"),
-        ("BridgeName", "<unknown>"),
+        ("BridgeType", kind[0]),
+        ("BridgeTechnology", kind[1]),
+        ("BridgeCreator", kind[2]),
+        ("BridgeName", kind[3]),
         ("BridgeNumChannels", str(num_channels)),
         ("BridgeVideoSourceMode", "none"),
     ]
 
 
-def bridge_create(bridge_id: str) -> Fields:
-    return _bridge("BridgeCreate", bridge_id, 0)
+def bridge_create(bridge_id: str, kind: tuple[str, str, str, str] = BASIC) -> Fields:
+    return _bridge("BridgeCreate", bridge_id, 0, kind)
 
 
-def bridge_enter(bridge_id: str, num_channels: int, chan: Channel) -> Fields:
-    return [*_bridge("BridgeEnter", bridge_id, num_channels), *chan.fields()]
+def bridge_enter(
+    bridge_id: str, num_channels: int, chan: Channel, kind: tuple[str, str, str, str] = BASIC
+) -> Fields:
+    return [*_bridge("BridgeEnter", bridge_id, num_channels, kind), *chan.fields()]
 
 
-def bridge_leave(bridge_id: str, num_channels: int, chan: Channel) -> Fields:
-    return [*_bridge("BridgeLeave", bridge_id, num_channels), *chan.fields()]
+def bridge_leave(
+    bridge_id: str, num_channels: int, chan: Channel, kind: tuple[str, str, str, str] = BASIC
+) -> Fields:
+    return [*_bridge("BridgeLeave", bridge_id, num_channels, kind), *chan.fields()]
 
 
-def bridge_destroy(bridge_id: str) -> Fields:
-    return _bridge("BridgeDestroy", bridge_id, 0)
+def bridge_destroy(bridge_id: str, kind: tuple[str, str, str, str] = BASIC) -> Fields:
+    return _bridge("BridgeDestroy", bridge_id, 0, kind)
 
 
 def fully_booted(uptime_s: int) -> Fields:
@@ -170,3 +194,92 @@ def list_complete(name: str, action_id: str | None, items: int) -> Fields:
     if action_id is not None:
         fields.append(("ActionID", action_id))
     return [*fields, ("EventList", "Complete"), ("ListItems", str(items))]
+
+
+# --- call control (shapes as recorded in ami-call-control and ami-originate-*) -----------------
+
+DTMF = ("Privilege", "dtmf,all")
+
+
+def unhold(chan: Channel) -> Fields:
+    return _chan_event("Unhold", CALL, chan)
+
+
+def mix_monitor_start(chan: Channel) -> Fields:
+    return _chan_event("MixMonitorStart", CALL, chan)
+
+
+def mix_monitor_stop(chan: Channel) -> Fields:
+    return _chan_event("MixMonitorStop", CALL, chan)
+
+
+def dtmf_begin(chan: Channel, digit: str, direction: str) -> Fields:
+    return [*_chan_event("DTMFBegin", DTMF, chan), ("Digit", digit), ("Direction", direction)]
+
+
+def dtmf_end(chan: Channel, digit: str, duration_ms: int, direction: str) -> Fields:
+    return [
+        *_chan_event("DTMFEnd", DTMF, chan),
+        ("Digit", digit),
+        ("DurationMs", str(duration_ms)),
+        ("Direction", direction),
+    ]
+
+
+def blind_transfer(
+    transferer: Channel, transferee: Channel, bridge_id: str, context: str, exten: str
+) -> Fields:
+    return [
+        ("Event", "BlindTransfer"),
+        CALL,
+        ("Result", "Success"),
+        *transferer.fields("Transferer"),
+        *transferee.fields("Transferee"),
+        *_bridge("", bridge_id, 2)[2:],
+        ("IsExternal", "Yes"),
+        ("Context", context),
+        ("Extension", exten),
+    ]
+
+
+def dial_begin_originate(dest: Channel, dial_string: str) -> Fields:
+    """DialBegin of an Originate's leg: no calling channel, only the Dest* block."""
+    return [("Event", "DialBegin"), CALL, *dest.fields("Dest"), ("DialString", dial_string)]
+
+
+def dial_end_originate(dest: Channel, status: str) -> Fields:
+    return [("Event", "DialEnd"), CALL, *dest.fields("Dest"), ("DialStatus", status)]
+
+
+def originate_response(
+    action_id: str | None,
+    success: bool,
+    channel: str,
+    reason: int,
+    uniqueid: str,
+    caller_num: str | None,
+    caller_name: str | None,
+    *,
+    application: tuple[str, str] | None = None,
+    target: tuple[str, str] | None = None,
+) -> Fields:
+    """`application` (Application, Data) or `target` (Context, Exten), as the action had."""
+    fields: Fields = [("Event", "OriginateResponse"), CALL]
+    if action_id is not None:
+        fields.append(("ActionID", action_id))
+    fields += [("Response", "Success" if success else "Failure"), ("Channel", channel)]
+    if application is not None:
+        fields += [("Application", application[0]), ("Data", application[1])]
+    if target is not None:
+        fields += [("Context", target[0]), ("Exten", target[1])]
+    return [
+        *fields,
+        ("Reason", str(reason)),
+        ("Uniqueid", uniqueid),
+        ("CallerIDNum", caller_num or "<unknown>"),
+        ("CallerIDName", caller_name or "<unknown>"),
+    ]
+
+
+def chanspy(name: str, spyer: Channel, spyee: Channel) -> Fields:
+    return [("Event", name), CALL, *spyer.fields("Spyer"), *spyee.fields("Spyee")]

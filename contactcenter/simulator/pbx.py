@@ -14,16 +14,26 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
 from contactcenter.clock import Clock
+from contactcenter.simulator import frames
 from contactcenter.simulator.agi_commands import AgiTiming
-from contactcenter.simulator.ami_server import AmiServer
+from contactcenter.simulator.ami_server import AmiClientSession, AmiServer
 from contactcenter.simulator.call import CallSettings, SimulatedCall
-from contactcenter.simulator.channels import Channel, ChannelFactory
-from contactcenter.simulator.dialplan import run_call
+from contactcenter.simulator.channels import Channel, ChannelFactory, ChannelState
+from contactcenter.simulator.dialplan import run_call, run_outbound_call
+from contactcenter.simulator.outbound import (
+    AMD_RESULTS,
+    KNOWN_TECHS,
+    REASONS,
+    AmdVerdict,
+    Callee,
+)
 from contactcenter.simulator.truth import CallTruth, GroundTruth
+from contactcenter.telephony.ami_protocol import AmiMessage
 
 __all__ = ["SimulatedPbx"]
 
@@ -65,6 +75,21 @@ class SimulatedPbx:
         self._seq = itertools.count(1)
         self._calls: set[asyncio.Future[None]] = set()
         self._listeners: list[Callable[[Fields], None]] = []
+        # Outbound: who answers which number (see outbound.py), and each call's callee.
+        self.callees: dict[str, Callee] = {}
+        self._callee_of: dict[str, Callee] = {}
+        # Supervisors' ChanSpy legs: spyer channel name -> (spyer, spied channel or None).
+        self._spies: dict[str, tuple[Channel, Channel | None]] = {}
+        # Legs that belong to no call's dialplan: a consultation target's phone (Originate into
+        # a context), or an agent leg left behind by a completed transfer. Their bridges.
+        self._free: dict[str, Channel] = {}
+        self._bridges: dict[str, list[Channel]] = {}
+        self._bridge_kind: dict[str, tuple[str, str, str, str]] = {}
+        self._rooms: dict[str, str] = {}  # ConfBridge conference name -> bridge id
+        # Asterisk's AstDB: (family, key) -> value (DB() in the dialplan, DBGet/DBDel on AMI).
+        self.astdb: dict[tuple[str, str], str] = {}
+        # MuteAudio state per channel name (True: muted).
+        self.mutes: dict[str, bool] = {}
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -178,6 +203,11 @@ class SimulatedPbx:
 
     def unregister(self, chan: Channel) -> None:
         self._channels.pop(chan.name, None)
+        for name, (spyer, spyee) in list(self._spies.items()):
+            if spyee is chan:
+                # ChanSpy stops on this channel and goes on scanning (recorded: no Hangup).
+                self.emit(frames.chanspy("ChanSpyStop", spyer, chan))
+                self._spies[name] = (spyer, None)
 
     def phone_answers(self, endpoint: str) -> bool:
         return endpoint not in self.silent_endpoints
@@ -186,10 +216,14 @@ class SimulatedPbx:
 
     def find_channel(self, name: str) -> Channel | None:
         found = self._channels.get(name)
-        return None if found is None else found[0]
+        if found is None:
+            spy = self._spies.get(name)
+            return spy[0] if spy is not None else self._free.get(name)
+        return found[0]
 
     def list_channels(self) -> list[Channel]:
-        return [chan for chan, _ in self._channels.values()]
+        spies = [s for s, _ in self._spies.values()]
+        return [chan for chan, _ in self._channels.values()] + spies + list(self._free.values())
 
     def set_variable(self, chan: Channel, name: str, value: str) -> None:
         found = self._channels.get(chan.name)
@@ -202,17 +236,383 @@ class SimulatedPbx:
     def set_global(self, name: str, value: str) -> None:
         self._globals[name] = value
 
-    def redirect(self, chan: Channel, context: str, exten: str, priority: int) -> None:
+    def redirect(
+        self,
+        chan: Channel,
+        context: str,
+        exten: str,
+        priority: int,
+        extra: tuple[Channel, str, str, int] | None = None,
+    ) -> None:
+        if context == "cc-conference":
+            self._redirect_to_conference(chan, exten, extra)
+            return
         found = self._channels.get(chan.name)
-        if found is not None and found[1].channel is chan:
-            found[1].request_redirect(context, exten, priority)
+        if found is None or found[1].channel is not chan:
+            return
+        call = found[1]
+        leg_goto: tuple[str, str, int] | None = None
+        if extra is not None and extra[0] is call.agent_leg and chan.bridge_id:
+            leg_goto = extra[1:]
+        call.request_redirect(context, exten, priority, leg_goto)
 
     def hangup_channel(self, chan: Channel, cause: int) -> None:
+        spy = self._spies.pop(chan.name, None)
+        if spy is not None:
+            spyer, spyee = spy
+            if spyee is not None:
+                self.emit(frames.chanspy("ChanSpyStop", spyer, spyee))
+            spyer.hung_up = True
+            self.emit(frames.hangup(spyer, cause))
+            return
+        free = self._free.pop(chan.name, None)
+        if free is not None:
+            self.leave_bridge(free)
+            free.hung_up = True
+            self.emit(frames.hangup(free, cause))
+            return
         found = self._channels.get(chan.name)
         if found is None:
             return
         call = found[1]
         if call.channel is chan:
             call.request_hangup("server", cause)
+        elif call.channel.hung_up:
+            call.hang_up_leg(chan, cause)  # a parked agent leg outliving its caller
+            call.agent_leg = None
         else:
             call.request_leg_hangup(cause)
+
+    def _call_of(self, chan: Channel) -> SimulatedCall | None:
+        found = self._channels.get(chan.name)
+        return None if found is None else found[1]
+
+    def adopt_leg(self, call: SimulatedCall, leg: Channel, old: Channel | None) -> None:
+        """`leg` (a free leg) becomes `call`'s agent leg; `old` (its agent leg) becomes free."""
+        self._free.pop(leg.name, None)
+        self.register(leg, call)
+        if old is not None and old is not leg:
+            self.unregister(old)
+            self._free[old.name] = old
+
+    def leave_bridge(self, leg: Channel) -> None:
+        """`leg` leaves the consultation or conference bridge it is in (the bridge goes when
+        empty)."""
+        bridge_id = leg.bridge_id
+        members = self._bridges.get(bridge_id)
+        if not bridge_id or members is None:
+            return
+        kind = self._bridge_kind.get(bridge_id, frames.BASIC)
+        members.remove(leg)
+        leg.bridge_id = ""
+        self.emit(frames.bridge_leave(bridge_id, len(members), leg, kind))
+        if not members:
+            del self._bridges[bridge_id]
+            self._bridge_kind.pop(bridge_id, None)
+            self._rooms = {r: b for r, b in self._rooms.items() if b != bridge_id}
+            self.emit(frames.bridge_destroy(bridge_id, kind))
+
+    def join_conference(self, chan: Channel, room: str) -> None:
+        """ConfBridge(room): `chan` leaves its bridge and enters the conference's."""
+        self.leave_bridge(chan)
+        kind = frames.conference_kind(room)
+        bridge_id = self._rooms.get(room)
+        if bridge_id is None:
+            bridge_id = str(uuid.uuid4())
+            self._rooms[room] = bridge_id
+            self._bridges[bridge_id] = []
+            self._bridge_kind[bridge_id] = kind
+            self.emit(frames.bridge_create(bridge_id, kind))
+        members = self._bridges[bridge_id]
+        members.append(chan)
+        chan.bridge_id = bridge_id
+        chan.goto("cc-conference", room, 1)
+        chan.application, chan.app_data = "ConfBridge", room
+        self.emit(frames.newexten(chan, "ConfBridge", room))
+        self.emit(frames.bridge_enter(bridge_id, len(members), chan, kind))
+
+    def _redirect_to_conference(
+        self, chan: Channel, room: str, extra: tuple[Channel, str, str, int] | None
+    ) -> None:
+        """A Redirect into [cc-conference]: a caller goes through its dialplan task; any other
+        leg (the agent's, a transfer target's) joins at once, after the action's response."""
+        loop = asyncio.get_running_loop()
+        for leg, target in ((chan, room), (extra[0], extra[2]) if extra else (None, "")):
+            if leg is None:
+                continue
+            call = self._call_of(leg)
+            if call is not None and call.channel is leg:
+                call.request_redirect("cc-conference", target, 1)
+            else:
+                loop.call_soon(self.join_conference, leg, target)
+
+    def _consult_bridge(self, first: Channel, second: Channel) -> None:
+        """A basic bridge of two legs outside any call's dialplan (agent and transfer target)."""
+        bridge_id = str(uuid.uuid4())
+        self._bridges[bridge_id] = [first, second]
+        self.emit(frames.bridge_create(bridge_id))
+        for count, leg in enumerate((first, second), start=1):
+            leg.bridge_id = bridge_id
+            self.emit(frames.bridge_enter(bridge_id, count, leg))
+
+    def bridge(self, chan1: Channel, chan2: Channel) -> str | None:
+        """The pairings the server uses: a held caller with its parked agent leg or with a
+        transfer target's leg; a parked agent leg with a transfer target's leg (consult)."""
+        for held, other in ((chan1, chan2), (chan2, chan1)):
+            call = self._call_of(held)
+            if call is None or call.channel is not held or other.name not in self._free:
+                continue
+            if held.bridge_id or held.context != "cc-hold":
+                return f"Unable to add Channel1 to bridge: {chan1.name}"
+            call.request_bridge(other)
+            return None
+        for parked, other in ((chan1, chan2), (chan2, chan1)):
+            call = self._call_of(parked)
+            if call is None or call.agent_leg is not parked or other.name not in self._free:
+                continue
+            if parked.bridge_id or other.bridge_id:
+                return f"Unable to add Channel1 to bridge: {chan1.name}"
+            # events after the action's response, as for every action
+            asyncio.get_running_loop().call_soon(self._consult_bridge, parked, other)
+            return None
+        call = self._call_of(chan1)
+        if call is None or call.channel is not chan1 or call.agent_leg is not chan2:
+            call = self._call_of(chan2)
+            if call is None or call.channel is not chan2 or call.agent_leg is not chan1:
+                return "Unable to bridge: the simulator bridges a held caller and its agent leg"
+        if call.channel.bridge_id or call.channel.context != "cc-hold":
+            return f"Unable to add Channel1 to bridge: {chan1.name}"
+        call.request_bridge()
+        return None
+
+    def blind_transfer(self, chan: Channel, context: str, exten: str) -> str | None:
+        call = self._call_of(chan)
+        if call is None or call.agent_leg is not chan or not chan.bridge_id:
+            return "Transfer invalid"
+        call.request_transfer(context, exten)
+        return None
+
+    def mix_monitor(self, chan: Channel, file: str | None, start: bool) -> None:
+        call = self._call_of(chan)
+        if start:
+            self.emit(frames.mix_monitor_start(chan))
+            if call is not None and call.channel is chan:
+                call.truth.recording = file or ""
+        else:
+            self.emit(frames.mix_monitor_stop(chan))
+            if call is not None and call.channel is chan:
+                call.truth.recording_stopped = True
+
+    def mute(self, chan: Channel, direction: str, on: bool) -> None:
+        self.mutes[chan.name] = on
+        call = self._call_of(chan)
+        if call is not None:
+            call.truth.muted = on
+
+    def play_dtmf(self, chan: Channel, digit: str, duration_ms: int) -> None:
+        self.emit(frames.dtmf_begin(chan, digit, "Sent"))
+        self.emit(frames.dtmf_end(chan, digit, duration_ms, "Sent"))
+        call = self._call_of(chan)
+        if call is not None:
+            call.truth.dtmf_sent += digit
+
+    # --- Originate ----------------------------------------------------------------------------
+
+    def originate(self, client: AmiClientSession, msg: AmiMessage) -> None:
+        client.send(_ack(msg, "Originate successfully queued"))
+        task = asyncio.ensure_future(self._originate(msg))
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    async def _originate(self, msg: AmiMessage) -> None:
+        channel = msg.get("Channel") or ""
+        action_id = msg.action_id
+        cid_name, cid_num = _caller_id(msg.get("CallerID") or "")
+        application = msg.get("Application")
+        target = None if application else (msg.get("Context") or "", msg.get("Exten") or "s")
+        app = (application, msg.get("Data") or "") if application else None
+        tech, _, resource = channel.partition("/")
+        if tech not in KNOWN_TECHS or not resource:
+            self.emit(
+                frames.originate_response(
+                    action_id, False, channel, 0, "<unknown>", cid_num, cid_name,
+                    application=app, target=target,
+                )
+            )  # fmt: skip
+            return
+        if app is not None and app[0].lower() == "chanspy":
+            await self._originate_spy(msg, channel, cid_num, cid_name, app)
+            return
+        if target is not None and target[0] != "cc-outbound":
+            await self._originate_leg(msg, channel, cid_num, cid_name, target)
+            return
+        number = resource.partition("@")[0]
+        callee = self.callees.get(number, Callee("invalid"))
+        if callee.behaviour in REASONS:
+            await self._originate_failure(msg, channel, callee, cid_num, cid_name, target)
+            return
+        await asyncio.sleep(callee.answer_delay_s)
+        variables = _variables(msg)
+        chan = self.factory.originated(
+            channel, cid_num, cid_name, msg.get("ChannelId"), target[0] if target else "", "s"
+        )
+        chan.variables.update(variables)
+        chan.state = ChannelState.UP
+        self.emit(
+            frames.originate_response(
+                action_id, True, chan.name, 4, chan.uniqueid, cid_num, cid_name,
+                application=app, target=target,
+            )
+        )  # fmt: skip
+        seq = next(self._seq)
+        truth = CallTruth(
+            seq=seq,
+            caller_number=number,
+            dnid="s",
+            patience_s=callee.patience_s,
+            talk_s=callee.talk_s,
+            uniqueid=chan.uniqueid,
+            channel=chan.name,
+        )
+        truth.originate_reason = 4
+        self.truth.add(truth)
+        call = SimulatedCall(self, chan, truth, patience_s=callee.patience_s, talk_s=callee.talk_s)
+        self._callee_of[chan.uniqueid] = callee
+        try:
+            await run_outbound_call(call)
+        finally:
+            self._callee_of.pop(chan.uniqueid, None)
+
+    async def _originate_failure(
+        self,
+        msg: AmiMessage,
+        channel: str,
+        callee: Callee,
+        cid_num: str | None,
+        cid_name: str | None,
+        target: tuple[str, str] | None,
+    ) -> None:
+        reason, cause = REASONS[callee.behaviour]
+        if callee.behaviour == "noanswer":
+            try:
+                timeout_s = int(msg.get("Timeout") or "30000") / 1000
+            except ValueError:
+                timeout_s = 30.0
+            await asyncio.sleep(timeout_s)
+        else:
+            await asyncio.sleep(callee.answer_delay_s)
+        self.emit(
+            frames.originate_response(
+                msg.action_id, False, channel, reason, "<unknown>", cid_num, cid_name,
+                target=target,
+            )
+        )  # fmt: skip
+        if reason != 0:
+            leg = self.factory.originated(channel, cid_num, cid_name, None, "", "")
+            self.emit(frames.hangup(leg, cause))
+        seq = next(self._seq)
+        truth = CallTruth(seq=seq, caller_number=channel, dnid="s", channel=channel)
+        truth.originate_reason = reason
+        truth.outcome = callee.behaviour
+        self.truth.add(truth)
+
+    async def _originate_leg(
+        self,
+        msg: AmiMessage,
+        endpoint: str,
+        cid_num: str | None,
+        cid_name: str | None,
+        target: tuple[str, str],
+    ) -> None:
+        """A phone (an agent's, for a consultation) rung into a context: it answers as the
+        simulated phones do (or never, if silent: Reason 3 after the Timeout)."""
+        leg = self.factory.originated(endpoint, cid_num, cid_name, msg.get("ChannelId"), *target)
+        self.emit(frames.newchannel(leg))
+        if not self.phone_answers(endpoint):
+            try:
+                timeout_s = int(msg.get("Timeout") or "30000") / 1000
+            except ValueError:
+                timeout_s = 30.0
+            await asyncio.sleep(timeout_s)
+            self.emit(
+                frames.originate_response(
+                    msg.action_id, False, endpoint, 3, "<unknown>", cid_num, cid_name,
+                    target=target,
+                )
+            )  # fmt: skip
+            self.emit(frames.hangup(leg, 19))
+            return
+        await asyncio.sleep(self.settings.phone_answer_delay_s)
+        leg.state = ChannelState.UP
+        self.emit(frames.newstate(leg))
+        self._free[leg.name] = leg
+        self.emit(
+            frames.originate_response(
+                msg.action_id, True, leg.name, 4, leg.uniqueid, cid_num, cid_name, target=target
+            )
+        )
+        leg.application, leg.app_data = "Wait", "3600"
+        self.emit(frames.newexten(leg, "Wait", "3600"))
+
+    async def _originate_spy(
+        self,
+        msg: AmiMessage,
+        endpoint: str,
+        cid_num: str | None,
+        cid_name: str | None,
+        app: tuple[str, str],
+    ) -> None:
+        """The supervisor's phone answers and runs ChanSpy(<channel prefix>,<options>)."""
+        spyer = self.factory.originated(endpoint, cid_num, cid_name, None, "", "")
+        self.emit(frames.dial_begin_originate(spyer, endpoint.partition("/")[2]))
+        await asyncio.sleep(self.settings.phone_answer_delay_s)
+        spyer.state = ChannelState.UP
+        self.emit(frames.dial_end_originate(spyer, "ANSWER"))
+        self.emit(
+            frames.originate_response(
+                msg.action_id, True, spyer.name, 4, spyer.uniqueid, cid_num, cid_name,
+                application=app,
+            )
+        )  # fmt: skip
+        spyer.application, spyer.app_data = app
+        prefix = app[1].partition(",")[0]
+        spyee = next((c for c, call in self._channels.values() if c.name.startswith(prefix)), None)
+        self._spies[spyer.name] = (spyer, spyee)
+        if spyee is not None:
+            self.emit(frames.chanspy("ChanSpyStart", spyer, spyee))
+            call = self._call_of(spyee)
+            if call is not None:
+                call.truth.spied_by.append(f"{endpoint}:{app[1].partition(',')[2]}")
+
+    def amd_verdict(self, call: SimulatedCall) -> AmdVerdict:
+        callee = self._callee_of.get(call.channel.uniqueid, Callee())
+        status, cause = AMD_RESULTS.get(callee.behaviour, AMD_RESULTS["notsure"])
+        return AmdVerdict(status, cause, callee.amd_delay_s)
+
+
+def _ack(msg: AmiMessage, message: str) -> list[tuple[str, str]]:
+    out = [("Response", "Success")]
+    if msg.action_id is not None:
+        out.append(("ActionID", msg.action_id))
+    out.append(("Message", message))
+    return out
+
+
+def _caller_id(text: str) -> tuple[str | None, str | None]:
+    """`"Campaign 7" <5559000>` -> ("Campaign 7", "5559000")."""
+    text = text.strip()
+    if "<" in text and text.endswith(">"):
+        name, _, num = text[:-1].partition("<")
+        return name.strip().strip('"') or None, num.strip() or None
+    return None, text or None
+
+
+def _variables(msg: AmiMessage) -> dict[str, str]:
+    """Originate `Variable:` lines (several, or one with comma-separated pairs)."""
+    out: dict[str, str] = {}
+    for line in msg.get_all("Variable"):
+        for pair in line.split(","):
+            key, sep, value = pair.partition("=")
+            if sep and key.strip():
+                out[key.strip()] = value
+    return out

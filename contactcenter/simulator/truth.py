@@ -35,6 +35,19 @@ class CallTruth:
     channel: str = ""
     agi_sessions: int = 0
     dial_attempts: int = 0
+    # call control, as the PBX saw it
+    holds: int = 0
+    resumes: int = 0
+    muted: bool | None = None
+    dtmf_sent: str = ""
+    recording: str | None = None
+    recording_stopped: bool = False
+    transferred_to: str | None = None
+    spied_by: list[str] = field(default_factory=list)
+    heard: list[str] = field(default_factory=list)  # prompts played to the caller over AGI
+    # outbound: the Originate's verdict ("answered", "busy", ...) and AMD's
+    originate_reason: int | None = None
+    amd_status: str | None = None
 
     @property
     def wait_s(self) -> float | None:

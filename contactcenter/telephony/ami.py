@@ -328,9 +328,15 @@ class AmiClient:
         self._writer.write(encode_message(frame))
 
     async def _request(
-        self, name: str, fields: Fields | None, timeout_s: float | None, *, is_list: bool
+        self,
+        name: str,
+        fields: Fields | None,
+        timeout_s: float | None,
+        *,
+        is_list: bool,
+        action_id: str | None = None,
     ) -> tuple[AmiMessage, _Pending]:
-        action_id = self._next_id()
+        action_id = action_id or self._next_id()
         future: asyncio.Future[AmiMessage] = asyncio.get_running_loop().create_future()
         pending = _Pending(future, items=[] if is_list else None)
         self._send(name, action_id, fields)
@@ -348,10 +354,18 @@ class AmiClient:
         return msg, pending
 
     async def action(
-        self, name: str, fields: Fields | None = None, timeout_s: float | None = 10.0
+        self,
+        name: str,
+        fields: Fields | None = None,
+        timeout_s: float | None = 10.0,
+        *,
+        action_id: str | None = None,
     ) -> AmiMessage:
-        """Send an action and return its response. `Response: Error` raises AmiActionError."""
-        msg, _ = await self._request(name, fields, timeout_s, is_list=False)
+        """Send an action and return its response. `Response: Error` raises AmiActionError.
+
+        `action_id` (optional, unique) names the action, for the events it causes later
+        (an async Originate's OriginateResponse carries it)."""
+        msg, _ = await self._request(name, fields, timeout_s, is_list=False, action_id=action_id)
         return msg
 
     async def list_action(

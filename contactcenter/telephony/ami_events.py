@@ -6,12 +6,12 @@ import logging
 from collections.abc import Callable
 
 from contactcenter.clock import Clock
-from contactcenter.events import CallConnected, CallHungUp, Event
+from contactcenter.events import CallConnected, CallHungUp, Event, OriginateFinished
 from contactcenter.ids import CallId
 from contactcenter.telephony.ami_protocol import AmiMessage
 from contactcenter.telephony.channels import ChannelRegistry
 
-__all__ = ["AMI_EVENT_FILTER", "AmiEventTranslator"]
+__all__ = ["AMI_EVENT_FILTER", "AmiEventTranslator", "amd_outcome", "originate_outcome"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,53 @@ AMI_EVENT_FILTER: tuple[str, ...] = (
     "MixMonitorStop",
     "BlindTransfer",
     "AttendedTransfer",
+    "ChanSpyStart",
+    "ChanSpyStop",
 )
+
+# OriginateResponse `Reason` (Asterisk's AST_CONTROL_* of the dialed leg) -> (outcome, cause).
+# Recorded: 4 answered, 5 busy, 3 no answer (timeout), 8 congestion, 0 failure (unknown peer,
+# unknown technology, missing extension). 1 (the far end hung up before answering) is
+# Asterisk's AST_CONTROL_HANGUP.
+_REASONS: dict[str, tuple[str, str]] = {
+    "5": ("busy", "busy"),
+    "3": ("no_answer", "no answer"),
+    "1": ("no_answer", "hung up before answer"),
+    "8": ("failed", "congestion"),
+    "0": ("failed", "invalid channel or number"),
+}
+
+
+def originate_outcome(reason: str | None) -> tuple[str, str | None]:
+    """The outcome of an OriginateResponse that did not answer (`answered` for Reason 4)."""
+    if reason == "4":
+        return "answered", None
+    return _REASONS.get(reason or "", ("failed", f"originate reason {reason}"))
+
+
+def amd_outcome(status: str | None) -> tuple[str, str | None]:
+    """AMDSTATUS -> (outcome, cause). NOTSURE counts as a person (a live answer must not be
+    dropped on a guess); HANGUP (the callee left during detection) as no answer."""
+    status = (status or "").upper()
+    if status == "HUMAN":
+        return "answered_human", None
+    if status == "NOTSURE":
+        return "answered_human", "amd not sure"
+    if status == "MACHINE":
+        return "machine", None
+    if status == "HANGUP":
+        return "no_answer", "hung up during amd"
+    return "failed", f"amd status {status or 'missing'}"
+
+
+class _Originate:
+    __slots__ = ("amd", "amd_cause", "amd_status", "answered")
+
+    def __init__(self, amd: bool) -> None:
+        self.amd = amd
+        self.answered = False
+        self.amd_status: str | None = None
+        self.amd_cause: str | None = None
 
 
 class AmiEventTranslator:
@@ -55,9 +101,16 @@ class AmiEventTranslator:
         self._publish = publish
         self._connected: set[CallId] = set()
         self._hung_up: set[CallId] = set()
+        # Outbound dials whose outcome is not yet published (call id -> state).
+        self._originates: dict[CallId, _Originate] = {}
         self._handlers: dict[str, Callable[[AmiMessage], None]] = {
             "bridgeenter": self._on_bridge_enter,
             "hangup": self._on_hangup,
+            "dialbegin": self._on_dial_begin,
+            "dialend": self._on_dial_end,
+            "originateresponse": self._on_originate_response,
+            "varset": self._on_varset,
+            "chanspystop": self._on_spy_stop,
         }
 
     def handle(self, msg: AmiMessage) -> None:
@@ -72,15 +125,28 @@ class AmiEventTranslator:
         """Drop the once-per-call memory of a finished call."""
         self._connected.discard(call_id)
         self._hung_up.discard(call_id)
+        self._originates.pop(call_id, None)
 
-    def report_connected(self, call_id: CallId, *, reason: str = "BridgeEnter") -> bool:
+    def forget_connected(self, call_id: CallId) -> None:
+        """The caller left the agent to wait again (transfer to a queue): their next bridge
+        is a new connection."""
+        self._connected.discard(call_id)
+
+    def was_connected(self, call_id: CallId) -> bool:
+        return call_id in self._connected
+
+    def report_connected(
+        self, call_id: CallId, *, reason: str = "BridgeEnter", at: float | None = None
+    ) -> bool:
         """Publish CallConnected for `call_id` unless it was already reported connected or hung
-        up. Returns whether it was published. Used by the event handlers and by the resync."""
+        up. Returns whether it was published. Used by the event handlers and by the resync
+        (`at`: when it happened, if known; else now)."""
         if call_id in self._connected or call_id in self._hung_up:
             return False
         self._connected.add(call_id)
         logger.info("call connected call_id=%s (%s)", call_id, reason)
-        self._publish(CallConnected(call_id=call_id, at=self._clock.now()))
+        when = self._clock.now() if at is None else at
+        self._publish(CallConnected(call_id=call_id, at=when))
         return True
 
     def report_hung_up(self, call_id: CallId, cause: str | None) -> bool:
@@ -106,4 +172,116 @@ class AmiEventTranslator:
     def _on_hangup(self, msg: AmiMessage) -> None:
         call_id = self._caller(msg)
         if call_id is not None:
+            pending = self._originates.get(call_id)
+            if pending is not None and pending.answered:
+                # Answered, but gone before AMD said anything.
+                self._finish_originate(call_id, "no_answer", "hung up during amd")
             self.report_hung_up(call_id, msg.get("Cause-txt") or msg.get("Cause") or None)
+            return
+        channel = msg.get("Channel")
+        if channel is None:
+            return
+        leg_of = self._registry.call_of_agent_leg(channel)
+        if leg_of is not None:
+            self._registry.set_agent_leg(leg_of, None)
+
+    # --- the agent's leg -------------------------------------------------------------------
+
+    def _on_dial_begin(self, msg: AmiMessage) -> None:
+        call_id = self._caller(msg)
+        dest = msg.get("DestChannel")
+        if call_id is not None and dest:
+            self._registry.set_agent_leg(call_id, dest)
+
+    def _on_dial_end(self, msg: AmiMessage) -> None:
+        call_id = self._caller(msg)
+        answered = (msg.get("DialStatus") or "").upper() == "ANSWER"
+        if (
+            call_id is not None
+            and not answered
+            and self._registry.agent_leg_of(call_id) == msg.get("DestChannel")
+        ):
+            self._registry.set_agent_leg(call_id, None)
+
+    def _on_spy_stop(self, msg: AmiMessage) -> None:
+        spyer = msg.get("SpyerChannel")
+        for ref in self._registry.refs():
+            if self._registry.spy_leg_of(ref.call_id) == spyer:
+                self._registry.set_spy_leg(ref.call_id, None)
+
+    # --- outbound dials --------------------------------------------------------------------
+
+    def expect_originate(self, call_id: CallId, amd: bool) -> None:
+        """An Originate for `call_id` is about to be sent (ActionID `orig-<call id>`,
+        ChannelId = the call id); with `amd`, the outcome waits for AMDSTATUS/AMDCAUSE."""
+        self._originates[call_id] = _Originate(amd)
+
+    def _on_originate_response(self, msg: AmiMessage) -> None:
+        action_id = msg.action_id or ""
+        kind, _, rest = action_id.partition("-")
+        call_id = CallId(rest)
+        success = (msg.get("Response") or "").lower() == "success"
+        if kind == "spy":
+            channel = msg.get("Channel")
+            if success and channel:
+                self._registry.set_spy_leg(call_id, channel)
+            else:
+                reason = msg.get("Reason")
+                logger.warning("supervisor leg failed call_id=%s reason=%s", rest, reason)
+            return
+        if kind == "consult":
+            channel = msg.get("Channel") if success else None
+            self._registry.consult_answered(
+                call_id, channel, None if success else msg.get("Reason")
+            )
+            return
+        if kind != "orig":
+            return
+        pending = self._originates.get(call_id)
+        if pending is None:
+            return
+        outcome, cause = originate_outcome(msg.get("Reason") if not success else "4")
+        if outcome != "answered":
+            self._finish_originate(call_id, outcome, cause)
+            return
+        pending.answered = True
+        channel, uniqueid = msg.get("Channel"), msg.get("Uniqueid")
+        if channel and uniqueid:
+            self._registry.register(call_id, channel, uniqueid)
+        if not pending.amd:
+            self._finish_originate(call_id, "answered_human", None)
+
+    def _on_varset(self, msg: AmiMessage) -> None:
+        variable = (msg.get("Variable") or "").upper()
+        if variable not in ("AMDSTATUS", "AMDCAUSE"):
+            return
+        call_id = self._caller(msg)
+        pending = self._originates.get(call_id) if call_id is not None else None
+        if call_id is None or pending is None:
+            return
+        if variable == "AMDSTATUS":
+            pending.amd_status = msg.get("Value") or ""
+            return
+        pending.amd_cause = msg.get("Value") or ""
+        outcome, cause = amd_outcome(pending.amd_status)
+        self._finish_originate(call_id, outcome, cause)
+
+    def _finish_originate(self, call_id: CallId, outcome: str, cause: str | None) -> None:
+        pending = self._originates.pop(call_id, None)
+        if pending is None:
+            return
+        logger.info("originate finished call_id=%s outcome=%s cause=%s", call_id, outcome, cause)
+        self._publish(
+            OriginateFinished(
+                call_id=call_id,
+                outcome=outcome,
+                cause=cause,
+                amd_status=pending.amd_status,
+                amd_cause=pending.amd_cause,
+                at=self._clock.now(),
+            )
+        )
+
+    def fail_originate(self, call_id: CallId, cause: str) -> None:
+        """The Originate action itself was refused (`Response: Error`): publish its failure."""
+        self._finish_originate(call_id, "failed", cause)

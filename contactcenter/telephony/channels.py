@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, replace
 
@@ -29,6 +30,13 @@ class ChannelRegistry:
         self._by_call: dict[CallId, ChannelRef] = {}
         self._by_uniqueid: dict[str, CallId] = {}
         self._by_channel: dict[str, CallId] = {}
+        # The agent's leg of a connected call (DialBegin's DestChannel), and a supervisor's
+        # ChanSpy leg per call. Only the adapter sees these names.
+        self._agent_leg: dict[CallId, str] = {}
+        self._spy_leg: dict[CallId, str] = {}
+        # An attended transfer's target leg (consultation), and the waiter for its answer.
+        self._consult_leg: dict[CallId, str] = {}
+        self._consult_waiter: dict[CallId, asyncio.Future[tuple[str | None, str | None]]] = {}
 
     def __len__(self) -> int:
         return len(self._by_call)
@@ -77,7 +85,64 @@ class ChannelRegistry:
     def by_channel(self, channel: str) -> CallId | None:
         return self._by_channel.get(channel)
 
+    def set_agent_leg(self, call_id: CallId, channel: str | None) -> None:
+        """The channel of the agent's phone leg (None: there is none now)."""
+        if channel is None:
+            self._agent_leg.pop(call_id, None)
+        else:
+            self._agent_leg[call_id] = channel
+
+    def agent_leg_of(self, call_id: CallId) -> str | None:
+        return self._agent_leg.get(call_id)
+
+    def call_of_agent_leg(self, channel: str) -> CallId | None:
+        for call_id, leg in self._agent_leg.items():
+            if leg == channel:
+                return call_id
+        return None
+
+    def set_spy_leg(self, call_id: CallId, channel: str | None) -> None:
+        """The supervisor's ChanSpy channel on this call (None: nobody spies now)."""
+        if channel is None:
+            self._spy_leg.pop(call_id, None)
+        else:
+            self._spy_leg[call_id] = channel
+
+    def spy_leg_of(self, call_id: CallId) -> str | None:
+        return self._spy_leg.get(call_id)
+
+    def set_consult_leg(self, call_id: CallId, channel: str | None) -> None:
+        if channel is None:
+            self._consult_leg.pop(call_id, None)
+        else:
+            self._consult_leg[call_id] = channel
+
+    def consult_leg_of(self, call_id: CallId) -> str | None:
+        return self._consult_leg.get(call_id)
+
+    def wait_consult(self, call_id: CallId) -> asyncio.Future[tuple[str | None, str | None]]:
+        """A future for the consultation leg's OriginateResponse: (channel, None) when the
+        target answered, (None, reason) when not."""
+        future: asyncio.Future[tuple[str | None, str | None]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._consult_waiter[call_id] = future
+        return future
+
+    def consult_answered(self, call_id: CallId, channel: str | None, reason: str | None) -> None:
+        future = self._consult_waiter.pop(call_id, None)
+        if channel is not None:
+            self._consult_leg[call_id] = channel
+        if future is not None and not future.done():
+            future.set_result((channel, reason))
+
     def forget(self, call_id: CallId) -> None:
+        self._agent_leg.pop(call_id, None)
+        self._spy_leg.pop(call_id, None)
+        self._consult_leg.pop(call_id, None)
+        waiter = self._consult_waiter.pop(call_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.cancel()
         ref = self._by_call.pop(call_id, None)
         if ref is None:
             return

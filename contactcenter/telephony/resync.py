@@ -20,13 +20,15 @@ outage, or on the new connection while the list was being read) is never reporte
 Only callers registered before the action was sent are judged, so a call that arrived after
 Asterisk built the list is not mistaken for a lost one.
 
-Limitation: a caller who was connected AND hung up inside the outage is reported only as hung
-up (Asterisk keeps no trace of a gone channel that AMI can list); CallService then sees a call
-that never connected.
+A caller who was connected AND hung up inside the outage leaves no channel to list; the
+dialplan's `cc-answered` (Dial option U) noted the answer time in AstDB
+(`cc_answered/<Uniqueid>`), so for each gone caller the resync asks `DBGet`: a note means the
+call was answered then (CallConnected with that time, then CallHungUp); none means it never was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -36,13 +38,15 @@ from contactcenter.telephony.ami import AmiClient
 from contactcenter.telephony.ami_events import AmiEventTranslator
 from contactcenter.telephony.ami_protocol import AmiMessage
 from contactcenter.telephony.channels import ChannelRegistry
-from contactcenter.telephony.errors import AmiError
+from contactcenter.telephony.errors import AmiActionError, AmiError
 
-__all__ = ["LOST_CAUSE", "AmiResync", "ResyncResult"]
+__all__ = ["ANSWERED_FAMILY", "LOST_CAUSE", "AmiResync", "ResyncResult"]
 
 logger = logging.getLogger(__name__)
 
 LOST_CAUSE = "lost during AMI outage"
+# AstDB family where the dialplan notes when an agent answered a caller (cc-answered).
+ANSWERED_FAMILY = "cc_answered"
 
 
 @dataclass(slots=True)
@@ -80,6 +84,27 @@ class AmiResync:
     async def __call__(self) -> None:
         await self.resync()
 
+    async def _answered_at(self, uniqueid: str) -> float | None:
+        """When the agent answered this caller, from the AstDB note that the dialplan's
+        Dial(...,U(cc-answered^${UNIQUEID})) writes (None: never answered, or unknown)."""
+        key = {"Family": ANSWERED_FAMILY, "Key": uniqueid}
+        try:
+            items = await self._ami.list_action("DBGet", key, timeout_s=self._timeout_s)
+        except AmiActionError:
+            return None  # "Database entry not found": the agent never answered
+        except (AmiError, AmiUnavailable) as exc:
+            logger.warning("AMI DBGet failed uniqueid=%s: %s", uniqueid, exc)
+            return None
+        value = next((i.get("Val") for i in items if i.event == "DBGetResponse"), None)
+        try:
+            answered_at = float(value) if value else None
+        except ValueError:
+            logger.warning("AstDB %s/%s is not a time: %r", ANSWERED_FAMILY, uniqueid, value)
+            return None
+        with contextlib.suppress(AmiError, AmiUnavailable):
+            await self._ami.action("DBDel", key, timeout_s=self._timeout_s)
+        return answered_at
+
     async def resync(self) -> ResyncResult | None:
         """Run one resync; None when there was nothing to check or AMI failed meanwhile."""
         refs = self._registry.refs()  # before the action: these channels existed when it ran
@@ -109,6 +134,11 @@ class AmiResync:
                 continue  # ended (or re-registered) while the list was read
             found = by_uniqueid.get(current.uniqueid) or by_channel.get(current.channel)
             if found is None:
+                answered_at = await self._answered_at(current.uniqueid)
+                if answered_at is not None and self._translator.report_connected(
+                    current.call_id, reason="answered in the dark (AstDB)", at=answered_at
+                ):
+                    result.connected.append(current.call_id)
                 if self._translator.report_hung_up(current.call_id, LOST_CAUSE):
                     result.hung_up.append(current.call_id)
             elif found.get("BridgeId") and self._translator.report_connected(
