@@ -241,7 +241,18 @@ def filter_snapshot(snapshot: dict[str, Any], view: WallboardView) -> dict[str, 
         for a in snapshot["agents"]
         if team == ALL_TEAMS or a.get("team") == team
     ]
-    return {**snapshot, "agents": agents}
+    queues = snapshot["queues"]
+    if not customers:
+        queues = [
+            {
+                **q,
+                "calls": [
+                    {**c, "caller_number": None, "customer_name": None} for c in q.get("calls", [])
+                ],
+            }
+            for q in queues
+        ]
+    return {**snapshot, "queues": queues, "agents": agents}
 
 
 class WallboardNamespace(socketio.AsyncNamespace):  # type: ignore[misc]

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 AGENT_STATES = ("ready", "not_ready", "ringing", "on_call", "wrap_up")
 BUSY = ("on_call", "wrap_up")
+WAITING_LISTED = 20
 
 
 def rates(c: QueueCounters) -> tuple[float | None, float | None]:
@@ -194,6 +195,17 @@ class Wallboard:
                     "aht_s": aht,
                     "handled": counters.extra.get("handled", 0),
                     "colours": self.colours(figures),
+                    # the longest waiting first (the console moves them)
+                    "calls": [
+                        {
+                            "call_id": w.call_id,
+                            "queued_at": w.queued_at,
+                            "priority": w.priority,
+                            "caller_number": w.caller_number,
+                            "customer_name": w.customer_name,
+                        }
+                        for w in waiting[:WAITING_LISTED]
+                    ],
                 }
             )
         rows = []
@@ -220,6 +232,7 @@ class Wallboard:
                 name: {"amber": t.amber, "red": t.red}
                 for name, t in self._settings.wallboard.thresholds.items()
             },
+            "not_ready_reasons": list(self._settings.desktop.not_ready_reasons),
             "queues": queues,
             "agents": rows,
         }
