@@ -30,6 +30,12 @@ LOGOUT_GRACE_S = 30.0
 DISCONNECTED = "disconnected"
 # The Not Ready reason of an agent whose last call still needs its required disposition.
 DISPOSITION_REQUIRED = "disposition_required"
+# The Not Ready reason of an agent whose call (ringing, connected or in wrap-up) was cut off by
+# a server restart: the new server does not control that call; the agent goes Ready when free.
+CALL_INTERRUPTED = "call_interrupted"
+BUSY_STATES = frozenset(
+    {AgentState.RINGING.value, AgentState.ON_CALL.value, AgentState.WRAP_UP.value}
+)
 
 
 @dataclass(slots=True)
@@ -60,6 +66,7 @@ class AgentService:
         logout_grace_s: float = LOGOUT_GRACE_S,
         not_ready_reasons: Iterable[str] = (),
         disposition_required: Iterable[QueueId] = (),
+        last_state: Callable[[AgentId], Awaitable[AgentStateEntry | None]] | None = None,
     ) -> None:
         self._clock = clock
         self._acd = acd
@@ -74,6 +81,8 @@ class AgentService:
         self._disposition_required = frozenset(disposition_required)
         # Agent -> their ended call that still needs its required disposition.
         self.pending_disposition: dict[AgentId, CallId] = {}
+        # The agent's last state-log entry, read at their first connect after a start.
+        self._last_state = last_state
         self.agents: dict[AgentId, AgentInfo] = {}
         self._logout_timers: dict[AgentId, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -102,9 +111,11 @@ class AgentService:
         just announced it to the agent's room."""
         agent_id = user.agent_id
         info = self.agents.get(agent_id)
+        restore: m.Input | None = None
         if info is None:
             info = AgentInfo(user=user)
             self.agents[agent_id] = info
+            restore = await self._restored(agent_id)
         info.user = user
         info.sockets += 1
         timer = self._logout_timers.pop(agent_id, None)
@@ -113,12 +124,47 @@ class AgentService:
         if info.state == AgentState.LOGGED_OUT.value:
             # The login's state change reaches this desktop through its room.
             await self._acd.submit(m.AgentLogin(agent_id, frozenset(user.skills)))
+            if restore is not None:
+                await self._acd.submit(restore)
             return None
         if info.state == AgentState.NOT_READY.value and info.reason == DISCONNECTED:
             # Back after a network drop: the agent was Ready, so they are Ready again.
             await self._acd.submit(m.AgentReady(agent_id))
             return None
         return self.state_payload(agent_id)
+
+    async def _restored(self, agent_id: AgentId) -> m.Input | None:
+        """After a server start: the state to put a logged-in agent back in, from the state
+        log. Ready (or dropped while Ready) -> Ready; Not Ready with a configured reason ->
+        the same; cut off in a call -> Not Ready "call_interrupted"; else None (just logged in).
+        """
+        if self._last_state is None:
+            return None
+        try:
+            last = await self._last_state(agent_id)
+        except Exception:
+            logger.exception("could not read the last state of agent_id=%s", agent_id)
+            return None
+        if last is None:
+            return None
+        if last.state == AgentState.READY.value or (
+            last.state == AgentState.NOT_READY.value and last.reason == DISCONNECTED
+        ):
+            return m.AgentReady(agent_id)
+        if last.state in BUSY_STATES:
+            logger.warning(
+                "agent_id=%s was %s on call_id=%s when the server stopped",
+                agent_id,
+                last.state,
+                last.call_id,
+            )
+            return m.AgentNotReady(agent_id, CALL_INTERRUPTED)
+        if last.state == AgentState.NOT_READY.value and last.reason:
+            try:
+                return m.AgentNotReady(agent_id, self.check_reason(last.reason))
+            except InvalidRequest:
+                return None
+        return None
 
     async def disconnected(self, agent_id: AgentId) -> None:
         """A desktop went away. A Ready agent with no desktop left is offered no calls; after

@@ -175,6 +175,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         {q.id: q.skills for q in queue_configs(settings).values()},
         not_ready_reasons=settings.desktop.not_ready_reasons,
         disposition_required=[QueueId(q.id) for q in settings.queues if q.disposition_required],
+        last_state=lambda agent_id: db.agent_states.state_at(agent_id, clock.now()),
     )
     ami: AmiClient | None = None
     translator: AmiEventTranslator | None = None

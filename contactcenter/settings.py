@@ -187,7 +187,15 @@ class WallboardSettings(_Section):
 
 # Not Ready reasons the server sets itself; a configured reason code may not reuse them.
 SYSTEM_REASONS = frozenset(
-    {"disconnected", "connect_failed", "rona", "rona_limit", "disposition_required"}
+    {
+        "disconnected",
+        "connect_failed",
+        "rona",
+        "rona_limit",
+        "disposition_required",
+        "call_interrupted",
+        "login",
+    }
 )
 
 

@@ -439,6 +439,10 @@ function renderStatus() {
   if (state === "ready") {
     ui.idleTitle.textContent = "Waiting for calls";
     ui.idleHint.textContent = "A screen pop appears here when a call is offered to you.";
+  } else if (state === "not_ready" && agent.reason === "call_interrupted") {
+    ui.idleTitle.textContent = "Your call was interrupted";
+    ui.idleHint.textContent =
+      "The server restarted during your call. If you are still talking, finish on your phone; press Ready when you are free.";
   } else if (state === "not_ready") {
     ui.idleTitle.textContent = "You are not ready";
     ui.idleHint.textContent = "Press Ready to take calls.";
