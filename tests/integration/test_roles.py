@@ -203,6 +203,12 @@ async def test_a_required_disposition_blocks_ready_until_it_is_filed(system: Run
     )
     assert held["disposition_pending"] == call_id
     assert (await one.call("agent.ready", {}))["ok"] is False
+    # A desktop that connects again is shown the call's wrap-up form again.
+    await one.close()
+    one = await _desktop(system, "agent1")
+    again = await one.wait_for("call.ended")
+    assert again["call"]["id"] == call_id and again["disposition_required"] is True
+    assert (await one.call("agent.ready", {}))["ok"] is False
     unknown = await one.call("call.disposition", {"call_id": call_id, "disposition": "nonsense"})
     assert unknown["ok"] is False and unknown["field"] == "disposition"
     filed = await one.call("call.disposition", {"call_id": call_id, "disposition": "resolved"})
