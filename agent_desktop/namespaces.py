@@ -22,6 +22,7 @@ from contactcenter.ports import UserRepository
 from contactcenter.records import Role, User
 from contactcenter.screenpop import call_json
 from contactcenter.supervisor import SupervisorService
+from contactcenter.wallboard import WallboardView, filter_snapshot, wallboard_room, wallboard_view
 
 logger = logging.getLogger(__name__)
 
@@ -216,43 +217,6 @@ class SocketNotifier:
 
     async def to_agent(self, agent_id: AgentId, event: str, payload: dict[str, Any]) -> None:
         await self._sio.emit(event, payload, room=agent_room(agent_id), namespace=AGENT_NS)
-
-
-WallboardView = tuple[str | None, bool]  # (team, or "*" for every team; sees customer data)
-ALL_TEAMS = "*"
-
-
-def wallboard_room(view: WallboardView) -> str:
-    team, customers = view
-    return f"{WALLBOARD_ROOM}:{team if team is not None else ''}:{int(customers)}"
-
-
-def wallboard_view(user: User, customer_roles: frozenset[str]) -> WallboardView:
-    """What a wallboard user sees: supervisors their team's agents, managers and admins
-    everyone; the current caller and customer only for `customer_roles`."""
-    team = user.team if user.role is Role.SUPERVISOR else ALL_TEAMS
-    return team, user.role.value in customer_roles
-
-
-def filter_snapshot(snapshot: dict[str, Any], view: WallboardView) -> dict[str, Any]:
-    team, customers = view
-    agents = [
-        a if customers else {**a, "caller_number": None, "customer_name": None, "customer_id": None}
-        for a in snapshot["agents"]
-        if team == ALL_TEAMS or a.get("team") == team
-    ]
-    queues = snapshot["queues"]
-    if not customers:
-        queues = [
-            {
-                **q,
-                "calls": [
-                    {**c, "caller_number": None, "customer_name": None} for c in q.get("calls", [])
-                ],
-            }
-            for q in queues
-        ]
-    return {**snapshot, "queues": queues, "agents": agents}
 
 
 class WallboardNamespace(socketio.AsyncNamespace):  # type: ignore[misc]

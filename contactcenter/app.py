@@ -291,6 +291,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         build_openapi(),
         link_call,
         db.supervisor_audit.recent,
+        frozenset(settings.wallboard.customer_data_roles),
     )
     agi = FastAgiServer({"inbound": InboundHandler(settings, clock, calls, registry)})
     await agi.start(settings.agi.host, settings.agi.port)

@@ -22,6 +22,7 @@ from contactcenter.persistence.errors import DuplicateRecord
 from contactcenter.ports import CallRepository, UserRepository
 from contactcenter.records import CallUpdate, Customer, NewCustomer, Role, User, ValueTier
 from contactcenter.screenpop import call_json, customer_json, customer_pop
+from contactcenter.wallboard import filter_snapshot, wallboard_view
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ class ApiDeps:
     openapi: dict[str, Any]
     link_call: LinkCall | None = None
     supervisor_audit: SupervisorAudit | None = None
+    # roles that see the caller and customer of agents' calls in the wallboard snapshot
+    customer_roles: frozenset[str] = frozenset({"supervisor", "admin"})
 
 
 API_DEPS = web.AppKey("api_deps", ApiDeps)
@@ -224,8 +227,11 @@ async def get_call(request: web.Request) -> web.Response:
 
 
 async def queues(request: web.Request) -> web.Response:
-    await _authenticate(request, SUPERVISORS)
-    return web.json_response(await request.app[API_DEPS].queues())
+    """The wallboard snapshot, as the user's role and team may see it (as on /wallboard)."""
+    user = await _authenticate(request, SUPERVISORS)
+    deps = request.app[API_DEPS]
+    view = wallboard_view(user, deps.customer_roles)
+    return web.json_response(filter_snapshot(await deps.queues(), view))
 
 
 async def openapi(request: web.Request) -> web.Response:

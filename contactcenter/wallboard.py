@@ -26,6 +26,7 @@ from contactcenter.events import (
 )
 from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.ports import LiveState, QueueCounters
+from contactcenter.records import Role, User
 from contactcenter.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -236,3 +237,41 @@ class Wallboard:
             "queues": queues,
             "agents": rows,
         }
+
+
+WALLBOARD_ROOM_PREFIX = "wallboard"
+WallboardView = tuple[str | None, bool]  # (team, or "*" for every team; sees customer data)
+ALL_TEAMS = "*"
+
+
+def wallboard_room(view: WallboardView) -> str:
+    team, customers = view
+    return f"{WALLBOARD_ROOM_PREFIX}:{team if team is not None else ''}:{int(customers)}"
+
+
+def wallboard_view(user: User, customer_roles: frozenset[str]) -> WallboardView:
+    """What a wallboard user sees: supervisors their team's agents, managers and admins
+    everyone; the current caller and customer only for `customer_roles`."""
+    team = user.team if user.role is Role.SUPERVISOR else ALL_TEAMS
+    return team, user.role.value in customer_roles
+
+
+def filter_snapshot(snapshot: dict[str, Any], view: WallboardView) -> dict[str, Any]:
+    team, customers = view
+    agents = [
+        a if customers else {**a, "caller_number": None, "customer_name": None, "customer_id": None}
+        for a in snapshot["agents"]
+        if team == ALL_TEAMS or a.get("team") == team
+    ]
+    queues = snapshot["queues"]
+    if not customers:
+        queues = [
+            {
+                **q,
+                "calls": [
+                    {**c, "caller_number": None, "customer_name": None} for c in q.get("calls", [])
+                ],
+            }
+            for q in queues
+        ]
+    return {**snapshot, "queues": queues, "agents": agents}

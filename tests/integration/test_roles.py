@@ -404,6 +404,18 @@ async def test_the_wallboard_shows_customer_data_and_agents_only_to_those_allowe
     for snapshot in lead_view + boards["manager"].received("wallboard.snapshot"):
         assert all(a["customer_name"] is None for a in snapshot["agents"])
 
+    # The same rules over HTTP (GET /api/queues).
+    for username, agent_ids, names in (
+        ("supervisor", {"agent1"}, {customer.name}),
+        ("admin", {"agent1", "blue1"}, {customer.name, None}),
+        ("manager", {"agent1", "blue1"}, {None}),
+        ("blue_lead", {"blue1"}, {None}),
+    ):
+        status, body = await _http("GET", f"{base}/api/queues", await _login(base, username))
+        assert status == 200
+        assert {a["agent_id"] for a in body["agents"]} == agent_ids, username
+        assert {a["customer_name"] for a in body["agents"]} == names, username
+
     assert (await one.call("call.hangup", {"call_id": call_id}))["ok"]
     await call
     for client in (one, blue, *boards.values()):

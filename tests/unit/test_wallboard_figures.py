@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from agent_desktop.namespaces import filter_snapshot, wallboard_view
 from contactcenter.clock import FakeClock, utc_day
 from contactcenter.errors import ConfigError
 from contactcenter.events import AgentStateChanged, CallAnswered, CallEnded, CallQueued
@@ -15,7 +14,7 @@ from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.livestate import MemoryLiveState
 from contactcenter.records import Role, User
 from contactcenter.settings import Settings, Threshold, load_settings
-from contactcenter.wallboard import Wallboard
+from contactcenter.wallboard import Wallboard, filter_snapshot, wallboard_view
 
 Q = QueueId("support")
 A = AgentId("agent1")
