@@ -19,10 +19,9 @@ from acd.core import AcdCore
 from acd.model import QueueConfig
 from agent_desktop import assets
 from agent_desktop.namespaces import (
-    WALLBOARD_NS,
-    WALLBOARD_ROOM,
     AgentNamespace,
     SocketNotifier,
+    SupervisorNamespace,
     WallboardNamespace,
 )
 from contactcenter import events as ev
@@ -34,7 +33,7 @@ from contactcenter.call_service import CallService
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.errors import ContactCenterError
 from contactcenter.history_writer import HistoryWriter
-from contactcenter.http_api import API_DEPS, ApiDeps, setup_routes
+from contactcenter.http_api import API_DEPS, ApiDeps, CallLinker, setup_routes
 from contactcenter.ids import QueueId
 from contactcenter.inbound import InboundHandler
 from contactcenter.livestate import open_live_state
@@ -42,6 +41,7 @@ from contactcenter.openapi import build_openapi
 from contactcenter.persistence.db import Database, upgrade
 from contactcenter.ports import LiveState
 from contactcenter.settings import Settings
+from contactcenter.supervisor import SupervisorService
 from contactcenter.telephony.agi import FastAgiServer
 from contactcenter.telephony.ami import AmiClient
 from contactcenter.telephony.ami_events import AMI_EVENT_FILTER, AmiEventTranslator
@@ -122,12 +122,16 @@ def _setup_pages(app: web.Application) -> None:
     async def wallboard(_: web.Request) -> web.FileResponse:
         return web.FileResponse(assets.STATIC_DIR / "wallboard.html")
 
+    async def supervisor(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(assets.STATIC_DIR / "supervisor.html")
+
     async def root(_: web.Request) -> web.Response:
         raise web.HTTPFound("/desktop")
 
     app.router.add_get("/", root)
     app.router.add_get("/desktop", desktop)
     app.router.add_get("/wallboard", wallboard)
+    app.router.add_get("/supervisor", supervisor)
     app.router.add_static("/static", assets.STATIC_DIR)
 
 
@@ -153,6 +157,9 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         bus,
         notifier,
         {q.id: q.skills for q in queue_configs(settings).values()},
+        not_ready_reasons=settings.desktop.not_ready_reasons,
+        disposition_required=[QueueId(q.id) for q in settings.queues if q.disposition_required],
+        last_state=lambda agent_id: db.agent_states.state_at(agent_id, clock.now()),
     )
     ami: AmiClient | None = None
     translator: AmiEventTranslator | None = None
@@ -224,10 +231,28 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     bus.subscribe(ev.CallHungUp, calls.on_hung_up)
     bus.subscribe(ev.OriginateFinished, calls.on_originate_finished)
 
-    async def push_wallboard(snapshot: dict[str, Any]) -> None:
-        await sio.emit("wallboard.snapshot", snapshot, room=WALLBOARD_ROOM, namespace=WALLBOARD_NS)
+    tokens = TokenSigner(settings.auth.secret, clock, settings.auth.token_ttl_s)
+    # --- desktop, wallboard and supervisor (agent_desktop/namespaces.py) ---
+    wallboard_ns = WallboardNamespace(
+        tokens,
+        db.users,
+        lambda: wallboard.snapshot(),
+        frozenset(settings.wallboard.customer_data_roles),
+    )
 
-    wallboard = Wallboard(settings, clock, live, push_wallboard)
+    def agent_details(agent_id: Any, call_id: Any) -> dict[str, Any]:
+        info = agents.agents.get(agent_id)
+        live_call = calls.active.get(call_id) if call_id else None
+        customer = live_call.customer if live_call else None
+        return {
+            "team": info.user.team if info else None,
+            "calls_today": agents.state_payload(agent_id)["calls_today"] if info else 0,
+            "caller_number": live_call.record.caller_number if live_call else None,
+            "customer_id": customer.id if customer else None,
+            "customer_name": customer.name if customer else None,
+        }
+
+    wallboard = Wallboard(settings, clock, live, wallboard_ns.publish, agent_details)
     for event_type in (
         ev.CallQueued,
         ev.CallOffered,
@@ -237,9 +262,16 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         ev.CallOfferWithdrawn,
     ):
         bus.subscribe(event_type, wallboard.on_event)
-    tokens = TokenSigner(settings.auth.secret, clock, settings.auth.token_ttl_s)
-    sio.register_namespace(AgentNamespace(tokens, db.users, agents, calls))
-    sio.register_namespace(WallboardNamespace(tokens, db.users, wallboard.snapshot))
+    bus.subscribe(ev.CallEnded, agents.on_call_ended)
+    desktop_config = {"not_ready_reasons": list(settings.desktop.not_ready_reasons)}
+    sio.register_namespace(AgentNamespace(tokens, db.users, agents, calls, desktop_config))
+    sio.register_namespace(wallboard_ns)
+    # move and spy are wired by the lead (None: the events answer "not available").
+    supervisor = SupervisorService(
+        clock, db.users, agents, db.supervisor_audit, frozenset(q.id for q in settings.queues)
+    )
+    sio.register_namespace(SupervisorNamespace(tokens, db.users, supervisor))
+    link_call = CallLinker(calls, acd, db.customers, db.calls, writer)
 
     async def health() -> dict[str, Any]:
         db_ok = await db.ping()
@@ -251,7 +283,16 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         }
 
     app[API_DEPS] = ApiDeps(
-        tokens, db.users, db.customers, db.calls, health, wallboard.snapshot, build_openapi()
+        tokens,
+        db.users,
+        db.customers,
+        db.calls,
+        health,
+        wallboard.snapshot,
+        build_openapi(),
+        link_call,
+        db.supervisor_audit.recent,
+        frozenset(settings.wallboard.customer_data_roles),
     )
     inbound = InboundHandler(settings, clock, calls, registry)
     agi = FastAgiServer({"inbound": inbound, "outbound": inbound.outbound})

@@ -535,13 +535,9 @@ class CallService:
         return payload
 
     async def _agent_hold(self, agent_id: AgentId, call_id: CallId, on_hold: bool) -> None:
-        """The ACD's agent state follows hold (ON_CALL <-> ON_HOLD) when the ACD has the
-        AgentHold message (the ACD developer's API; without it the agent stays ON_CALL)."""
-        message = getattr(m, "AgentHold", None)
-        if message is None:
-            return
+        """The ACD's agent state follows hold (ON_CALL <-> ON_HOLD)."""
         try:
-            await self._acd.submit(message(agent_id, call_id, on_hold))
+            await self._acd.submit(m.AgentHold(agent_id, call_id, on_hold))
         except AcdError as exc:
             logger.warning("ACD refused AgentHold call_id=%s: %s", call_id, exc)
 
@@ -966,23 +962,12 @@ class CallService:
         live = self.active.get(call_id)
         if live is None or live.phase is not Phase.QUEUED or live.record.queue_id is None:
             return None
-        position = getattr(self._acd.core, "position", None)
-        if position is not None:  # the ACD's own answer (directed calls counted apart)
-            value = position(call_id)
-            return int(value) if value is not None else None
-        try:
-            order = self._acd.core.waiting(live.record.queue_id)
-        except (AcdError, KeyError):
-            return None
-        return order.index(call_id) + 1 if call_id in order else None
+        return self._acd.core.position(call_id)
 
     def estimated_wait_s(self, call_id: CallId) -> float | None:
         """The ACD's estimate of the remaining wait, when the ACD offers one."""
-        estimate = getattr(self._acd.core, "estimated_wait_s", None)
-        if estimate is None:
-            return None
         try:
-            value = estimate(call_id, self._clock.now())
+            value = self._acd.core.estimated_wait_s(call_id, self._clock.now())
         except AcdError:
             return None
         return float(value) if value is not None else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contactcenter import __version__
-from contactcenter.http_api import LoginRequest
+from contactcenter.http_api import CustomerPatch, LinkRequest, LoginRequest, NewCustomerRequest
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -20,6 +20,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "Not authenticated",
         403: "Role not allowed",
         404: "Not found",
+        409: "Conflicts with another record (phone or account number taken)",
+        503: "Not available on this server",
     }
     return {str(code): _json(_ERROR, text[code]) for code in codes}
 
@@ -31,6 +33,13 @@ _CUSTOMER_ID = {
     "required": True,
     "schema": {"type": "integer"},
 }
+
+
+def _body(schema: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
 
 
 def build_openapi() -> dict[str, Any]:
@@ -51,6 +60,9 @@ def build_openapi() -> dict[str, Any]:
                     "required": ["error"],
                 },
                 "LoginRequest": LoginRequest.model_json_schema(),
+                "NewCustomer": NewCustomerRequest.model_json_schema(),
+                "CustomerPatch": CustomerPatch.model_json_schema(),
+                "LinkRequest": LinkRequest.model_json_schema(),
                 "User": {
                     "type": "object",
                     "properties": {
@@ -201,7 +213,16 @@ def build_openapi() -> dict[str, Any]:
                         ),
                         **_errors(400, 401),
                     },
-                }
+                },
+                "post": {
+                    "summary": "Create a customer (audited: who and each field set)",
+                    "security": _SECURED,
+                    "requestBody": _body("NewCustomer"),
+                    "responses": {
+                        "201": _json(customer, "The new customer"),
+                        **_errors(400, 401, 409),
+                    },
+                },
             },
             "/api/customers/{customer_id}": {
                 "get": {
@@ -209,6 +230,47 @@ def build_openapi() -> dict[str, Any]:
                     "security": _SECURED,
                     "parameters": [_CUSTOMER_ID],
                     "responses": {"200": _json(customer, "The customer"), **_errors(400, 401, 404)},
+                },
+                "patch": {
+                    "summary": "Change some fields (one audit row per changed field)",
+                    "security": _SECURED,
+                    "parameters": [_CUSTOMER_ID],
+                    "requestBody": _body("CustomerPatch"),
+                    "responses": {
+                        "200": _json(customer, "The changed customer"),
+                        **_errors(400, 401, 404, 409),
+                    },
+                },
+            },
+            "/api/customers/{customer_id}/audit": {
+                "get": {
+                    "summary": "Every recorded change of the customer, oldest first",
+                    "security": _SECURED,
+                    "parameters": [_CUSTOMER_ID],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "audit": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "user": {"type": "string", "nullable": True},
+                                                "at": {"type": "number"},
+                                                "field": {"type": "string"},
+                                                "old": {"type": "string", "nullable": True},
+                                                "new": {"type": "string", "nullable": True},
+                                            },
+                                        },
+                                    }
+                                },
+                            },
+                            "Audit trail",
+                        ),
+                        **_errors(400, 401, 404),
+                    },
                 }
             },
             "/api/customers/{customer_id}/history": {
@@ -256,6 +318,58 @@ def build_openapi() -> dict[str, Any]:
                         }
                     ],
                     "responses": {"200": _json(call, "The call"), **_errors(401, 404)},
+                }
+            },
+            "/api/calls/{call_id}/customer": {
+                "post": {
+                    "summary": "Link a ringing, connected or wrapping-up call to a customer "
+                    "(an agent: only their own call)",
+                    "security": _SECURED,
+                    "parameters": [
+                        {
+                            "name": "call_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": _body("LinkRequest"),
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "call": call,
+                                    "customer": customer,
+                                    "history": {"type": "array", "items": call},
+                                },
+                            },
+                            "The call and the customer's screen pop",
+                        ),
+                        **_errors(400, 401, 403, 404, 503),
+                    },
+                }
+            },
+            "/api/supervisor/audit": {
+                "get": {
+                    "summary": "The latest supervisor actions, newest first",
+                    "security": _SECURED,
+                    "parameters": [
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 1000,
+                                "default": 100,
+                            },
+                        }
+                    ],
+                    "responses": {
+                        "200": _json({"type": "object"}, "Audit rows; see docs/api.md"),
+                        **_errors(400, 401, 403, 503),
+                    },
                 }
             },
             "/api/queues": {

@@ -78,6 +78,7 @@ class User:
     endpoint: str | None = None  # the agent's Asterisk endpoint, e.g. "PJSIP/1001"
     skills: tuple[str, ...] = ()
     active: bool = True
+    team: str | None = None  # an agent's team, or the team a supervisor leads
 
     @property
     def agent_id(self) -> AgentId:

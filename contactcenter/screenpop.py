@@ -32,6 +32,7 @@ def call_json(call: CallRecord) -> dict[str, Any]:
         "priority": call.priority,
         "ivr_path": list(call.ivr_path),
         "recording": call.recording,
+        "ivr_digits": ivr_digits(call.ivr_path),
     }
 
 
@@ -46,3 +47,18 @@ def customer_json(customer: Customer | None) -> dict[str, Any] | None:
         "value_tier": customer.value_tier.value,
         "notes": customer.notes,
     }
+
+
+def customer_pop(customer: Customer | None, history: list[CallRecord]) -> dict[str, Any]:
+    """The customer part of a screen pop: the record and their last calls, newest first."""
+    return {"customer": customer_json(customer), "history": [call_json(c) for c in history]}
+
+
+def ivr_digits(path: tuple[str, ...] | list[str]) -> str:
+    """The digits the caller pressed, read from the IVR path ("menu:2" -> "2")."""
+    out = []
+    for step in path:
+        _, _, choice = step.rpartition(":")
+        if choice and all(ch.isdigit() or ch in "*#" for ch in choice):
+            out.append(choice)
+    return "".join(out)

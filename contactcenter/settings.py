@@ -270,8 +270,108 @@ class QueueSettings(_Section):
         )
 
 
+class Threshold(_Section):
+    """Colour bands of one wallboard figure: green until `amber`, amber until `red`, then red.
+    When `red` < `amber` the figure is better high (service level): red below `red`."""
+
+    amber: float
+    red: float
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Threshold:
+        if self.amber == self.red:
+            raise ValueError("amber and red must differ (their order says which way is worse)")
+        return self
+
+    def colour(self, value: float | None) -> str | None:
+        if value is None:
+            return None
+        if self.red > self.amber:  # higher is worse
+            return "red" if value >= self.red else "amber" if value >= self.amber else "green"
+        return "red" if value <= self.red else "amber" if value <= self.amber else "green"
+
+
+# The figures a threshold may be set for (docs/configuration.md, docs/metrics.md).
+WALLBOARD_FIGURES = (
+    "waiting",
+    "longest_wait_s",
+    "service_level",
+    "abandon_rate",
+    "asa_s",
+    "aht_s",
+)
+
+
+def _default_thresholds() -> dict[str, Threshold]:
+    return {
+        "waiting": Threshold(amber=3, red=6),
+        "longest_wait_s": Threshold(amber=20, red=60),
+        "service_level": Threshold(amber=0.8, red=0.7),
+        "abandon_rate": Threshold(amber=0.05, red=0.1),
+        "asa_s": Threshold(amber=15, red=30),
+        "aht_s": Threshold(amber=300, red=480),
+    }
+
+
 class WallboardSettings(_Section):
     push_interval_s: Annotated[float, Field(gt=0)] = 0.25
+    # Per figure: {amber, red}. Figures left out keep their default bands.
+    thresholds: dict[str, Threshold] = Field(default_factory=_default_thresholds)
+    # Roles that see the caller and customer of each agent's current call on the wallboard.
+    customer_data_roles: tuple[str, ...] = ("supervisor", "admin")
+
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _known_figures(cls, value: object) -> object:
+        if not isinstance(value, Mapping):
+            return value
+        unknown = sorted(set(value) - set(WALLBOARD_FIGURES))
+        if unknown:
+            raise ValueError(f"unknown figures {unknown}; known: {list(WALLBOARD_FIGURES)}")
+        return {**_default_thresholds(), **value}
+
+    @field_validator("customer_data_roles")
+    @classmethod
+    def _known_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = ("agent", "supervisor", "manager", "admin")
+        unknown = sorted(set(value) - set(known))
+        if unknown:
+            raise ValueError(f"unknown roles {unknown}; known: {list(known)}")
+        return value
+
+
+# Not Ready reasons the server sets itself; a configured reason code may not reuse them.
+SYSTEM_REASONS = frozenset(
+    {
+        "disconnected",
+        "connect_failed",
+        "rona",
+        "rona_limit",
+        "disposition_required",
+        "call_interrupted",
+        "login",
+    }
+)
+
+
+class DesktopSettings(_Section):
+    # The Not Ready reason codes an agent (or a supervisor forcing Not Ready) picks from.
+    not_ready_reasons: tuple[str, ...] = ("Break", "Lunch", "Meeting", "Training", "Other")
+
+    @field_validator("not_ready_reasons")
+    @classmethod
+    def _valid_reasons(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one reason code is required")
+        for reason in value:
+            if not reason.strip() or len(reason) > 64 or reason != reason.strip():
+                raise ValueError(f"reason {reason!r} must be 1-64 characters, no outer spaces")
+            if reason.lower() in SYSTEM_REASONS:
+                raise ValueError(f"reason {reason!r} is reserved for the server")
+        lowered = [r.lower() for r in value]
+        if len(set(lowered)) != len(lowered):
+            raise ValueError(f"reason codes must be unique, got {list(value)}")
+        return value
 
 
 class Settings(BaseModel):
@@ -291,6 +391,7 @@ class Settings(BaseModel):
     auth: AuthSettings = AuthSettings()
     calls: CallsSettings = CallsSettings()
     wallboard: WallboardSettings = WallboardSettings()
+    desktop: DesktopSettings = DesktopSettings()
     queues: tuple[QueueSettings, ...] = (
         QueueSettings(id="support", name="Support", skills=("support",)),
     )
@@ -391,7 +492,7 @@ class Settings(BaseModel):
         raise KeyError(queue_id)
 
 
-_SECTIONS = ("http", "agi", "ami", "auth", "wallboard", "calls")
+_SECTIONS = ("http", "agi", "ami", "auth", "wallboard", "desktop", "calls")
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

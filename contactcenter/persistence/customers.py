@@ -115,7 +115,8 @@ class SqlCustomerRepository:
         async with self._sessions() as session:
             return [_customer(row) for row in await session.scalars(stmt)]
 
-    async def create(self, customer: NewCustomer) -> Customer:
+    async def create(self, customer: NewCustomer, *, by: str | None = None) -> Customer:
+        """A new customer; with `by` (who created it) each set field is audited (old None)."""
         now = to_datetime(self._clock.now())
         row = CustomerRow(
             name=customer.name,
@@ -131,6 +132,27 @@ class SqlCustomerRepository:
                 async with session.begin():
                     await self._check_unique(session, None, row.account_number, row.phones)
                     session.add(row)
+                    if by is not None:
+                        await session.flush()
+                        created = {
+                            "name": row.name,
+                            "account_number": row.account_number,
+                            "value_tier": row.value_tier,
+                            "notes": row.notes or None,
+                            "phones": ",".join(p.number for p in row.phones) or None,
+                        }
+                        for field, value in created.items():
+                            if value is not None:
+                                session.add(
+                                    CustomerAuditRow(
+                                        customer_id=row.id,
+                                        user=by,
+                                        at=now,
+                                        field=field,
+                                        old=None,
+                                        new=value,
+                                    )
+                                )
             except IntegrityError as exc:
                 raise DuplicateRecord("phone or account number already taken") from exc
             logger.info("customer created customer_id=%s", row.id)

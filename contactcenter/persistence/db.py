@@ -31,6 +31,7 @@ from contactcenter.errors import ConfigError
 from contactcenter.persistence.agent_states import SqlAgentStateLogRepository
 from contactcenter.persistence.calls import SqlCallRepository, SqlHistoryStore
 from contactcenter.persistence.customers import SqlCustomerRepository
+from contactcenter.persistence.supervisor_audit import SqlSupervisorAuditRepository
 from contactcenter.persistence.users import SqlUserRepository
 
 logger = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ class Database:
         self.users = SqlUserRepository(self.sessions)
         self.agent_states = SqlAgentStateLogRepository(self.sessions)
         self.history = SqlHistoryStore(self.sessions)
+        self.supervisor_audit = SqlSupervisorAuditRepository(self.sessions)
 
     @property
     def backend(self) -> str:

@@ -139,6 +139,8 @@ class UserRow(Base):
     endpoint: Mapped[str | None] = mapped_column(String(128))
     skills: Mapped[list[str]] = mapped_column(default=list, server_default=EMPTY_LIST)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The team an agent belongs to, or that a supervisor leads (supervisors see their team).
+    team: Mapped[str | None] = mapped_column(String(64))
 
 
 class AgentStateRow(Base):
@@ -170,3 +172,20 @@ class CustomerAuditRow(Base):
     field: Mapped[str] = mapped_column(String(64))
     old: Mapped[str | None] = mapped_column(Text)
     new: Mapped[str | None] = mapped_column(Text)
+
+
+class SupervisorAuditRow(Base):
+    """One supervisor action (force state, move, listen/whisper/barge): who, when, on whom,
+    what was asked, and whether it was carried out."""
+
+    __tablename__ = "supervisor_audit"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    call_id: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=EMPTY_DICT)
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)

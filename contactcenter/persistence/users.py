@@ -27,6 +27,7 @@ def _user(row: UserRow) -> User:
         endpoint=row.endpoint,
         skills=tuple(row.skills),
         active=row.active,
+        team=row.team,
     )
 
 
@@ -47,6 +48,7 @@ class SqlUserRepository:
         password_hash: str,
         endpoint: str | None = None,
         skills: Sequence[str] = (),
+        team: str | None = None,
     ) -> User:
         """A new active user. `password_hash` is an argon2 hash, never the password."""
         if isinstance(skills, str):
@@ -59,6 +61,7 @@ class SqlUserRepository:
             endpoint=endpoint,
             skills=list(skills),
             active=True,
+            team=team,
         )
         async with self._sessions() as session:
             try:
@@ -83,6 +86,19 @@ class SqlUserRepository:
             update(UserRow)
             .where(UserRow.username == username)
             .values(active=active)
+            .returning(UserRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions() as session, session.begin():
+            if (await session.execute(stmt)).first() is None:
+                raise NotFound(f"user {username!r} does not exist")
+
+    async def set_team(self, username: str, team: str | None) -> None:
+        """Put a user in a team (None: no team)."""
+        stmt = (
+            update(UserRow)
+            .where(UserRow.username == username)
+            .values(team=team)
             .returning(UserRow.id)
             .execution_options(synchronize_session=False)
         )

@@ -22,6 +22,7 @@ TABLES = {
     "calls",
     "call_events",
     "users",
+    "supervisor_audit",
     "agent_state_log",
     "customer_audit",
 }

@@ -1,73 +1,30 @@
-"""In a real Chromium: an agent logs in, goes Ready, gets a screen pop with the caller's name,
-answers, hangs up and files a disposition; the customer's history then shows the call."""
+"""In a real Chromium: an agent logs in, goes Ready, gets a screen pop with the caller's name
+and their earlier calls, answers, hangs up and files a disposition; the customer's history then
+shows the call."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from contactcenter.harness import RunningSystem, running_system
+from contactcenter.ids import AgentId, CallId, CustomerId, QueueId
+from contactcenter.records import CallRecord, Direction, Outcome
 from contactcenter.seed import DEMO_PASSWORD
-from contactcenter.settings import AgiSettings, HttpSettings, QueueSettings, Settings
-from tests.conftest import require_service
-
-CHROMIUM = os.environ.get("CC_TEST_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(os.environ.get("CC_TEST_ARTIFACTS", "test-artifacts"))
+from tests.e2e.conftest import e2e_settings, login, new_page
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        require_service("chromium", f"{CHROMIUM} not found (apt-get install chromium)")
-    return CHROMIUM
-
-
-@pytest.fixture
-def artifacts() -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
-
-
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=chromium,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture
 async def system(tmp_path: Path) -> AsyncIterator[RunningSystem]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'cc.db'}",
-        http=HttpSettings(port=0),
-        agi=AgiSettings(port=0),
-        queues=(
-            QueueSettings(
-                id="support", name="Support", skills=("support",), wrapup_s=30, offer_timeout_s=30
-            ),
-        ),
-    )
-    async with running_system(settings, n_agents=1, n_customers=5) as running:
+    async with running_system(e2e_settings(tmp_path), n_agents=1, n_customers=5) as running:
         yield running
-
-
-async def _login(page: Page, base_url: str, username: str) -> None:
-    await page.goto(f"{base_url}/desktop")
-    await page.get_by_test_id("login-username").fill(username)
-    await page.get_by_test_id("login-password").fill(DEMO_PASSWORD)
-    await page.get_by_test_id("login-submit").click()
 
 
 async def test_agent_takes_a_call_and_files_a_disposition(
@@ -75,11 +32,28 @@ async def test_agent_takes_a_call_and_files_a_disposition(
 ) -> None:
     customer = await system.runtime.db.customers.find_by_phone(system.data.known_numbers[2])
     assert customer is not None
-    page = await browser.new_page(viewport={"width": 1366, "height": 768})
+    earlier = system.runtime.clock.now() - 3 * 86400
+    await system.runtime.db.calls.add(
+        CallRecord(
+            id=CallId("earlier-call-1"),
+            direction=Direction.INBOUND,
+            arrived_at=earlier,
+            caller_number=customer.phones[0],
+            customer_id=CustomerId(customer.id),
+            queue_id=QueueId("support"),
+            agent_id=AgentId("agent7"),
+            answered_at=earlier + 20,
+            ended_at=earlier + 245,
+            talk_s=225,
+            outcome=Outcome.ANSWERED,
+            disposition="follow-up",
+            note="Asked for a refund of the March invoice.",
+        )
+    )
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page = await new_page(browser, errors)
 
-    await _login(page, system.base_url, "agent1")
+    await login(page, f"{system.base_url}/desktop", "agent1")
     state = page.get_by_test_id("state-label")
     await expect(state).to_contain_text("Not ready", ignore_case=True)
     await page.get_by_test_id("btn-ready").click()
@@ -93,6 +67,13 @@ async def test_agent_takes_a_call_and_files_a_disposition(
     await expect(pop).to_be_visible(timeout=10_000)
     await expect(page.get_by_test_id("pop-customer-name")).to_have_text(customer.name)
     await expect(page.get_by_test_id("pop-account")).to_contain_text(customer.account_number or "")
+    await expect(page.get_by_test_id("pop-queue")).to_have_text("Support")
+    row = page.get_by_test_id("history-row")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("agent7")
+    await expect(row).to_contain_text("3:45")
+    await expect(row).to_contain_text("Follow-up")
+    await expect(row).to_contain_text("Asked for a refund of the March invoice.")
 
     await page.get_by_test_id("btn-answer").click()
     await expect(page.get_by_test_id("call-panel")).to_be_visible(timeout=10_000)
@@ -121,7 +102,7 @@ async def test_agent_takes_a_call_and_files_a_disposition(
             headers={"Authorization": f"Bearer {token}"},
         ) as resp:
             history = (await resp.json())["calls"]
-    assert len(history) == 1
+    assert [c["id"] for c in history][1:] == ["earlier-call-1"]
     assert history[0]["outcome"] == "answered"
     assert history[0]["agent_id"] == "agent1"
     assert history[0]["disposition"] == "resolved"
