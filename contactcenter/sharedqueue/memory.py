@@ -306,16 +306,22 @@ class MemorySharedQueues:
         best: tuple[float, float, int, CallId] | None = None  # (-eff, e, seq, call)
 
         def consider(key: _ZKey, w: float | None) -> None:
+            # the same arithmetic as the Lua script (see redis.py)
             nonlocal best
             zset = self._zsets.get(key)
             head = None if zset is None else zset.first()
             if head is None:
                 return
-            call_id = CallId(head[0].split("|", 2)[2])
-            call = self._calls[call_id]
-            weight = self._queue(call.queue).aging if w is None else w
-            eff = call.priority + weight * (now - call.enqueued_at)
-            rank = (-eff, call.enqueued_at, call.seq, call_id)
+            member, score = head
+            es, ss, call_id = member.split("|", 2)
+            if w is None:
+                call = self._calls[CallId(call_id)]
+                eff = call.priority + self._queue(call.queue).aging * (now - score)
+            elif w > 0:
+                eff = w * (now - score)
+            else:
+                eff = -score
+            rank = (-eff, float(es), int(ss), CallId(call_id))
             if best is None or rank[:3] < best[:3]:
                 best = rank
 

@@ -13,7 +13,8 @@ Keys (P = prefix; q queue, pf profile "skill=level,...", pen penalty, a agent, c
   P r:<q>:<pf>:<pen>      zset  READY agents of the queue with that penalty who meet the profile,
                                 score = ready since (longest idle first), member = agent id
   P t:<a>                 zset  waiting calls targeted at the agent, score e (oldest first)
-  P a:<a>                 hash  st, since, idle, reason, call
+  P a:<a>                 hash  st, since, idle, reason, call, rk (when READY: the READY
+                                sets the agent is in, "q|pf|pen|q|pf|pen...")
   P a:<a>:sk / a:<a>:qs   hash  skill -> level / queue -> penalty
   P c:<c>                 hash  st (waiting|assigned), q, p, e, pf, tg, zk, m, sc, seq,
                                 agent, at, aseq
@@ -82,18 +83,40 @@ local function satisfies(sk, pf)
   end
   return true
 end
-local function index_agent(a, idle)
-  local sk = skills_of(a)
-  for _, qp in ipairs(queues_of(a)) do
-    for _, pf in ipairs(profiles(qp[1])) do
-      if satisfies(sk, pf) then redis.call('ZADD', rkey(qp[1], pf, qp[2]), idle, a) end
-    end
+local function split(s)
+  local t, i = {}, 1
+  while true do
+    local j = string.find(s, '|', i, true)
+    if not j then t[#t + 1] = string.sub(s, i) return t end
+    t[#t + 1] = string.sub(s, i, j - 1)
+    i = j + 1
   end
 end
-local function unindex_agent(a)
+-- A READY agent's field 'rk' lists the READY sets it is in: "q|pf|pen|q|pf|pen...".
+local function index_agent(a, idle)
+  local sk = skills_of(a)
+  local rk = {}
   for _, qp in ipairs(queues_of(a)) do
-    for _, pf in ipairs(profiles(qp[1])) do redis.call('ZREM', rkey(qp[1], pf, qp[2]), a) end
+    for _, pf in ipairs(profiles(qp[1])) do
+      if satisfies(sk, pf) then
+        redis.call('ZADD', rkey(qp[1], pf, qp[2]), idle, a)
+        rk[#rk + 1] = qp[1] .. '|' .. pf .. '|' .. qp[2]
+      end
+    end
   end
+  redis.call('HSET', akey(a), 'rk', table.concat(rk, '|'))
+end
+local function ready_sets(a)
+  local rk = redis.call('HGET', akey(a), 'rk')
+  local t = {}
+  if not rk or rk == '' then return t end
+  local f = split(rk)
+  for i = 1, #f, 3 do t[#t + 1] = {f[i], f[i + 1], f[i + 2]} end
+  return t
+end
+local function unindex_agent(a)
+  for _, e in ipairs(ready_sets(a)) do redis.call('ZREM', rkey(e[1], e[2], e[3]), a) end
+  redis.call('HDEL', akey(a), 'rk')
 end
 local function assign(a, c, now)
   local ck = P .. 'c:' .. c
@@ -140,6 +163,10 @@ else
       for i = 1, #base, 2 do
         if satisfies(skills_of(base[i]), pf) then
           redis.call('ZADD', rkey(q, pf, pen), base[i + 1], base[i])
+          local rk = redis.call('HGET', akey(base[i]), 'rk')
+          local entry = q .. '|' .. pf .. '|' .. pen
+          if rk and rk ~= '' then entry = rk .. '|' .. entry end
+          redis.call('HSET', akey(base[i]), 'rk', entry)
         end
       end
     end
@@ -246,31 +273,41 @@ return f[2]
 """
 
 # KEYS: agent. ARGV: P, now. The best call for a READY agent: the heads of the waiting sets
-# of the agent's queues and profiles it meets, and of its targeted set, by effective priority
-# p + w (now - e), then e, then enqueue order.
+# of the agent's queues and profiles it meets (the READY sets it is in, field 'rk'), and of its
+# targeted set, by effective priority p + w (now - e), then e, then enqueue order. The effective
+# priority comes from the score: w (now - score) when w > 0, -score when w = 0, and
+# p + w (now - e) for a targeted call (score e); e for ties is the member's (to the us).
 _ASSIGN_FOR_AGENT = """
 local a = KEYS[1]
 if redis.call('HGET', akey(a), 'st') ~= 'ready' then return false end
 local now = tonumber(ARGV[2])
 local best, beff, be, bseq
 local function consider(zk, w)
-  local head = redis.call('ZRANGE', zk, 0, 0)
+  local head = redis.call('ZRANGE', zk, 0, 0, 'WITHSCORES')
   if #head == 0 then return end
-  local c = string.match(head[1], '^[^|]*|[^|]*|(.*)$')
-  local f = redis.call('HMGET', P .. 'c:' .. c, 'p', 'e', 'seq', 'q')
-  if w == nil then w = aging(f[4]) end
-  local e, seq = tonumber(f[2]), tonumber(f[3])
-  local eff = tonumber(f[1]) + w * (now - e)
+  local es, ss, c = string.match(head[1], '^([^|]*)|([^|]*)|(.*)$')
+  local score, eff = tonumber(head[2])
+  if w == nil then
+    local f = redis.call('HMGET', P .. 'c:' .. c, 'p', 'q')
+    eff = tonumber(f[1]) + aging(f[2]) * (now - score)
+  elseif w > 0 then
+    eff = w * (now - score)
+  else
+    eff = -score
+  end
+  local e, seq = tonumber(es), tonumber(ss)
   if best == nil or eff > beff or (eff == beff and (e < be or (e == be and seq < bseq))) then
     best, beff, be, bseq = c, eff, e, seq
   end
 end
-local sk = skills_of(a)
-for _, qp in ipairs(queues_of(a)) do
-  local w = aging(qp[1])
-  for _, pf in ipairs(profiles(qp[1])) do
-    if satisfies(sk, pf) then consider(wkey(qp[1], pf), w) end
+local weights = {}
+for _, e in ipairs(ready_sets(a)) do
+  local w = weights[e[1]]
+  if w == nil then
+    w = aging(e[1])
+    weights[e[1]] = w
   end
+  consider(wkey(e[1], e[2]), w)
 end
 consider(P .. 't:' .. a, nil)
 if best == nil then return false end
