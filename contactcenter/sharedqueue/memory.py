@@ -26,6 +26,7 @@ from contactcenter.sharedqueue.ports import (
 )
 
 _ZKey = tuple[str, ...]
+_HOLDING = ("assigned", "on_call", "busy")
 
 
 class _ZSet:
@@ -222,7 +223,7 @@ class MemorySharedQueues:
     async def login(self, agent: AgentLogin, now: float) -> None:
         old = self._agents.get(agent.agent_id)
         if old is not None:
-            if old.state in ("assigned", "busy"):
+            if old.state in _HOLDING:
                 raise state_conflict(agent.agent_id, old.state, "log in again")
             if old.state == "ready":
                 self._unindex(agent.agent_id, old)
@@ -239,7 +240,7 @@ class MemorySharedQueues:
         agent = self._agents.get(agent_id)
         if agent is None:
             return False
-        if agent.state in ("assigned", "busy"):
+        if agent.state in _HOLDING:
             raise state_conflict(agent_id, agent.state, "log out")
         if agent.state == "ready":
             self._unindex(agent_id, agent)
@@ -247,7 +248,7 @@ class MemorySharedQueues:
         return True
 
     def _check_free(self, agent_id: AgentId, agent: _Agent, op: str) -> None:
-        if agent.state in ("assigned", "busy"):
+        if agent.state in _HOLDING:
             raise state_conflict(agent_id, agent.state, f"go {op}")
 
     async def ready(self, agent_id: AgentId, now: float) -> None:
@@ -274,7 +275,7 @@ class MemorySharedQueues:
 
     async def finish(self, agent_id: AgentId, now: float, *, ready: bool = False) -> CallId | None:
         agent = self._logged_in(agent_id, "finish")
-        if agent.state not in ("assigned", "busy"):
+        if agent.state not in _HOLDING:
             raise state_conflict(agent_id, agent.state, "finish")
         call_id = agent.call
         if call_id is not None:
@@ -292,11 +293,33 @@ class MemorySharedQueues:
         if call is None or call.state != "assigned" or call.agent is None:
             return None
         agent_id = call.agent
+        if self._agents[agent_id].state != "assigned":
+            return None  # answered
         self._zset(call.zkey).add(call.member, call.score)
         self._queue(call.queue).waiting += 1
         call.state, call.agent, call.assigned_at, call.assign_seq = "waiting", None, 0.0, 0
         agent = self._agents[agent_id]
         agent.state, agent.since, agent.reason, agent.call = "not_ready", now, reason, None
+        return agent_id
+
+    async def answer(self, call_id: CallId, agent_id: AgentId, now: float) -> bool:
+        agent = self._agents.get(agent_id)
+        if agent is None or agent.state != "assigned" or agent.call != call_id:
+            return False
+        agent.state, agent.since = "on_call", now
+        return True
+
+    async def withdraw(self, call_id: CallId, now: float) -> AgentId | None:
+        call = self._calls.get(call_id)
+        if call is None or call.state != "assigned" or call.agent is None:
+            return None
+        agent_id = call.agent
+        agent = self._agents[agent_id]
+        if agent.state != "assigned":
+            return None  # answered
+        del self._calls[call_id]
+        agent.state, agent.since, agent.idle, agent.call = "ready", now, now, None
+        self._index(agent_id, agent)
         return agent_id
 
     async def assign_for_agent(self, agent_id: AgentId, now: float) -> Assignment | None:

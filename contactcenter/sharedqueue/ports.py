@@ -12,10 +12,13 @@ Vocabulary
 * An *agent* logs in with skills (level 1-10) and queues (each with a penalty, as Asterisk's
   app_queue: lower penalty is offered calls first). Agent states:
   ``not_ready`` (after login, or with a reason), ``ready``, ``assigned`` (holds a call given by
-  `assign_*`), ``busy`` (working outside the ACD) and ``wrap_up`` (after `finish`).
-* An *assignment* is the pair (call, agent) made by `assign_for_agent` or `assign_for_call`; it
-  lasts until `finish` (or `requeue`). Every assignment gets a number from one counter of the
-  deployment (`Assignment.seq`), in the order the assignments were made.
+  `assign_*`, not yet answered: the offer rings), ``on_call`` (after `answer`), ``busy``
+  (working outside the ACD) and ``wrap_up`` (after `finish`). An agent who is assigned, on call
+  or busy *holds* work: only `finish` (and, while assigned, `requeue` / `withdraw`) ends it.
+* An *assignment* is the pair (call, agent) made by `assign_for_agent` or `assign_for_call`;
+  it lasts until `finish` (or `requeue` / `withdraw` before it is answered). Every assignment
+  gets a number from one counter of the deployment (`Assignment.seq`), in the order the
+  assignments were made.
 
 Routing rules (the main rules of the in-process core, acd/routing.py)
 -------------------------------------------------------------------
@@ -43,7 +46,7 @@ from typing import Literal, Protocol
 from contactcenter.errors import ContactCenterError
 from contactcenter.ids import AgentId, CallId, QueueId
 
-AgentStateName = Literal["not_ready", "ready", "assigned", "busy", "wrap_up"]
+AgentStateName = Literal["not_ready", "ready", "assigned", "on_call", "busy", "wrap_up"]
 
 MIN_LEVEL = 1
 MAX_LEVEL = 10
@@ -161,27 +164,27 @@ class SharedQueues(Protocol):
 
     async def login(self, agent: AgentLogin, now: float) -> None:
         """Log the agent in (or replace the skills and queues of one logged in); the agent is
-        not_ready. Raises AgentStateConflict while the agent holds a call or is busy."""
+        not_ready. Raises AgentStateConflict while the agent holds work."""
         ...
 
     async def logout(self, agent_id: AgentId) -> bool:
         """False if the agent was not logged in. Raises AgentStateConflict while the agent holds
-        a call or is busy. Calls targeted at the agent keep waiting."""
+        work. Calls targeted at the agent keep waiting."""
         ...
 
     async def ready(self, agent_id: AgentId, now: float) -> None:
         """The agent can take calls from `now` (an agent already ready keeps their idle time).
         Does not route: call `assign_for_agent` next. Raises UnknownAgent, or
-        AgentStateConflict while the agent holds a call or is busy."""
+        AgentStateConflict while the agent holds work."""
         ...
 
     async def not_ready(self, agent_id: AgentId, now: float, reason: str | None = None) -> None:
-        """Raises UnknownAgent, or AgentStateConflict while the agent holds a call or is busy."""
+        """Raises UnknownAgent, or AgentStateConflict while the agent holds work."""
         ...
 
     async def busy(self, agent_id: AgentId, now: float) -> None:
         """The agent works outside the ACD (e.g. an outbound call): no calls until `finish`.
-        Raises UnknownAgent, or AgentStateConflict while the agent holds a call."""
+        Raises UnknownAgent, or AgentStateConflict while the agent holds work."""
         ...
 
     async def finish(self, agent_id: AgentId, now: float, *, ready: bool = False) -> CallId | None:
@@ -191,9 +194,20 @@ class SharedQueues(Protocol):
         ...
 
     async def requeue(self, call_id: CallId, now: float, reason: str = "rona") -> AgentId | None:
-        """An assigned call goes back to waiting at its old place (its enqueue time and
-        priority are kept) and its agent goes not_ready with `reason` (RONA). Returns that agent,
-        or None if the call was not assigned."""
+        """An assigned, unanswered call goes back to waiting at its old place (its enqueue time
+        and priority are kept) and its agent goes not_ready with `reason` (RONA). Returns that
+        agent, or None if the call was not assigned or was answered."""
+        ...
+
+    async def answer(self, call_id: CallId, agent_id: AgentId, now: float) -> bool:
+        """The agent answered the call assigned to them: the agent goes on_call (and `requeue`
+        no longer applies). False if the call is not assigned to this agent or was answered."""
+        ...
+
+    async def withdraw(self, call_id: CallId, now: float) -> AgentId | None:
+        """The caller of an assigned, unanswered call left: the call is gone and its agent is
+        ready again (from `now`). Returns that agent, or None if the call was not assigned and
+        unanswered (a waiting call leaves with `remove_call`)."""
         ...
 
     async def assign_for_agent(self, agent_id: AgentId, now: float) -> Assignment | None:

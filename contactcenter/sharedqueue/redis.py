@@ -13,8 +13,9 @@ Keys (P = prefix; q queue, pf profile "skill=level,...", pen penalty, a agent, c
   P r:<q>:<pf>:<pen>      zset  READY agents of the queue with that penalty who meet the profile,
                                 score = ready since (longest idle first), member = agent id
   P t:<a>                 zset  waiting calls targeted at the agent, score e (oldest first)
-  P a:<a>                 hash  st, since, idle, reason, call, rk (when READY: the READY
-                                sets the agent is in, "q|pf|pen|q|pf|pen...")
+  P a:<a>                 hash  st (not_ready|ready|assigned|on_call|busy|wrap_up), since,
+                                idle, reason, call, rk (when READY: the READY sets the agent
+                                is in, "q|pf|pen|q|pf|pen...")
   P a:<a>:sk / a:<a>:qs   hash  skill -> level / queue -> penalty
   P c:<c>                 hash  st (waiting|assigned), q, p, e, pf, tg, zk, m, sc, seq,
                                 agent, at, aseq
@@ -73,6 +74,7 @@ local function queues_of(a)
   for i = 1, #flat, 2 do t[#t + 1] = {flat[i], flat[i + 1]} end
   return t
 end
+local function holding(st) return st == 'assigned' or st == 'on_call' or st == 'busy' end
 local function profiles(q) return redis.call('SMEMBERS', qkey(q) .. ':pf') end
 local function aging(q) return tonumber(redis.call('HGET', qkey(q), 'aging') or '0') end
 local function satisfies(sk, pf)
@@ -194,7 +196,7 @@ return 1
 _LOGIN = """
 local a = KEYS[1]
 local st = redis.call('HGET', akey(a), 'st')
-if st == 'assigned' or st == 'busy' then return {'state', st} end
+if holding(st) then return {'state', st} end
 if st == 'ready' then unindex_agent(a) end
 redis.call('DEL', akey(a), akey(a) .. ':sk', akey(a) .. ':qs')
 for _, sl in ipairs(cjson.decode(ARGV[3])) do redis.call('HSET', akey(a) .. ':sk', sl[1], sl[2]) end
@@ -212,7 +214,7 @@ _LOGOUT = """
 local a = KEYS[1]
 local st = redis.call('HGET', akey(a), 'st')
 if not st then return {'unknown'} end
-if st == 'assigned' or st == 'busy' then return {'state', st} end
+if holding(st) then return {'state', st} end
 if st == 'ready' then unindex_agent(a) end
 redis.call('DEL', akey(a), akey(a) .. ':sk', akey(a) .. ':qs')
 return {'ok'}
@@ -223,7 +225,7 @@ _SET_STATE = """
 local a, now, op = KEYS[1], ARGV[2], ARGV[3]
 local st = redis.call('HGET', akey(a), 'st')
 if not st then return {'unknown'} end
-if st == 'assigned' or st == 'busy' then return {'state', st} end
+if holding(st) then return {'state', st} end
 if op == 'ready' then
   if st == 'ready' then return {'ok'} end
   redis.call('HSET', akey(a), 'st', 'ready', 'since', now, 'idle', now)
@@ -246,7 +248,7 @@ _FINISH = """
 local a, now = KEYS[1], ARGV[2]
 local f = redis.call('HMGET', akey(a), 'st', 'call')
 if not f[1] then return {'unknown'} end
-if f[1] ~= 'assigned' and f[1] ~= 'busy' then return {'state', f[1]} end
+if not holding(f[1]) then return {'state', f[1]} end
 if f[2] then redis.call('DEL', P .. 'c:' .. f[2]) end
 redis.call('HDEL', akey(a), 'call', 'reason')
 if ARGV[3] == '1' then
@@ -262,13 +264,37 @@ return {'ok', f[2] or ''}
 _REQUEUE = """
 local ck = P .. 'c:' .. KEYS[1]
 local f = redis.call('HMGET', ck, 'st', 'agent', 'zk', 'm', 'sc', 'q')
-if f[1] ~= 'assigned' then return false end
+if f[1] ~= 'assigned' or redis.call('HGET', akey(f[2]), 'st') ~= 'assigned' then
+  return false
+end
 redis.call('ZADD', f[3], f[5], f[4])
 redis.call('HINCRBY', qkey(f[6]), 'n', 1)
 redis.call('HSET', ck, 'st', 'waiting')
 redis.call('HDEL', ck, 'agent', 'at', 'aseq')
 redis.call('HSET', akey(f[2]), 'st', 'not_ready', 'since', ARGV[2], 'reason', ARGV[3])
 redis.call('HDEL', akey(f[2]), 'call')
+return f[2]
+"""
+
+# KEYS: call. ARGV: P, now, agent. 1 if the call was assigned to the agent, unanswered.
+_ANSWER = """
+local f = redis.call('HMGET', akey(ARGV[3]), 'st', 'call')
+if f[1] ~= 'assigned' or f[2] ~= KEYS[1] then return 0 end
+redis.call('HSET', akey(ARGV[3]), 'st', 'on_call', 'since', ARGV[2])
+return 1
+"""
+
+# KEYS: call. ARGV: P, now. The caller of an assigned, unanswered call left.
+_WITHDRAW = """
+local ck = P .. 'c:' .. KEYS[1]
+local f = redis.call('HMGET', ck, 'st', 'agent')
+if f[1] ~= 'assigned' or redis.call('HGET', akey(f[2]), 'st') ~= 'assigned' then
+  return false
+end
+redis.call('DEL', ck)
+redis.call('HDEL', akey(f[2]), 'call', 'reason')
+redis.call('HSET', akey(f[2]), 'st', 'ready', 'since', ARGV[2], 'idle', ARGV[2])
+index_agent(f[2], tonumber(ARGV[2]))
 return f[2]
 """
 
@@ -400,6 +426,8 @@ class RedisSharedQueues:
         self._set_state = script(_SET_STATE)
         self._finish = script(_FINISH)
         self._requeue = script(_REQUEUE)
+        self._answer = script(_ANSWER)
+        self._withdraw = script(_WITHDRAW)
         self._for_agent = script(_ASSIGN_FOR_AGENT)
         self._for_call = script(_ASSIGN_FOR_CALL)
 
@@ -483,6 +511,16 @@ class RedisSharedQueues:
     @_translated
     async def requeue(self, call_id: CallId, now: float, reason: str = "rona") -> AgentId | None:
         agent = await self._requeue(keys=[call_id], args=[self._prefix, _num(now), reason])
+        return None if agent is None else AgentId(agent)
+
+    @_translated
+    async def answer(self, call_id: CallId, agent_id: AgentId, now: float) -> bool:
+        done = await self._answer(keys=[call_id], args=[self._prefix, _num(now), agent_id])
+        return bool(done)
+
+    @_translated
+    async def withdraw(self, call_id: CallId, now: float) -> AgentId | None:
+        agent = await self._withdraw(keys=[call_id], args=[self._prefix, _num(now)])
         return None if agent is None else AgentId(agent)
 
     @_translated

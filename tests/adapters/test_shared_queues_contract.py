@@ -335,6 +335,47 @@ async def test_requeue_puts_the_call_back_at_its_place(queues: SharedQueues) -> 
     assert got is not None and got.call_id == "first"
 
 
+async def test_answer_then_no_requeue_and_finish(queues: SharedQueues) -> None:
+    await ready_agent(queues, ALICE, 1)
+    await queues.enqueue(call("c1", 2))
+    await queues.assign_for_call(CallId("c1"), T0 + 2)
+    assert not await queues.answer(CallId("c1"), BOB, T0 + 3)  # not Bob's
+    assert not await queues.answer(CallId("nope"), ALICE, T0 + 3)
+    assert await queues.answer(CallId("c1"), ALICE, T0 + 3)
+    assert not await queues.answer(CallId("c1"), ALICE, T0 + 4)  # already answered
+    status = await queues.agent(ALICE)
+    assert status is not None and (status.state, status.since, status.call_id) == (
+        "on_call",
+        T0 + 3,
+        "c1",
+    )
+    assert await queues.requeue(CallId("c1"), T0 + 5) is None
+    assert await queues.withdraw(CallId("c1"), T0 + 5) is None
+    got = await queues.assignment(CallId("c1"))
+    assert got is not None and got.agent_id == ALICE  # still Alice's
+    with pytest.raises(AgentStateConflict, match="alice") as err:
+        await queues.ready(ALICE, T0 + 5)
+    assert err.value.state == "on_call"
+    assert await queues.finish(ALICE, T0 + 6) == "c1"
+
+
+async def test_withdraw_frees_the_agent_of_a_caller_who_left(queues: SharedQueues) -> None:
+    await ready_agent(queues, ALICE, 1)
+    await ready_agent(queues, BOB, 2)
+    await queues.enqueue(call("c1", 3))
+    await queues.assign_for_call(CallId("c1"), T0 + 3)  # Alice
+    assert await queues.withdraw(CallId("c1"), T0 + 4) == ALICE
+    assert await queues.withdraw(CallId("c1"), T0 + 4) is None
+    assert await queues.assignment(CallId("c1")) is None
+    assert await queues.waiting_count(SALES) == 0
+    status = await queues.agent(ALICE)
+    assert status is not None and (status.state, status.since) == ("ready", T0 + 4)
+    await queues.enqueue(call("c2", 5))
+    got = await queues.assign_for_call(CallId("c2"), T0 + 5)
+    assert got is not None and got.agent_id == BOB  # Alice is ready since T0 + 4 only
+    assert await queues.withdraw(CallId("nope"), T0 + 6) is None
+
+
 async def test_not_ready_and_busy_take_the_agent_out(queues: SharedQueues) -> None:
     await ready_agent(queues, ALICE, 1)
     await queues.not_ready(ALICE, T0 + 2, "lunch")
@@ -517,8 +558,15 @@ async def test_memory_and_redis_give_the_same_answers(redis_url: str, redis_pref
                 await both("busy", who, now)
             elif kind < 0.86:
                 await both("logout", who)
-            elif kind < 0.9:
+            elif kind < 0.88:
                 await both("requeue", CallId(f"c{rng.randint(1, max(1, calls))}"), now)
+            elif kind < 0.9:
+                pick = CallId(f"c{rng.randint(1, max(1, calls))}")
+                if rng.random() < 0.5:
+                    await both("withdraw", pick, now)
+                else:
+                    held = await memory.assignment(pick)
+                    await both("answer", pick, who if held is None else held.agent_id, now)
             elif kind < 0.95:
                 await both("remove_call", CallId(f"c{rng.randint(1, max(1, calls))}"))
             else:
