@@ -174,7 +174,7 @@ class MemorySharedQueues:
         if not (aging_per_s >= 0):
             raise ValueError(f"queue {queue_id!r}: aging_per_s must be >= 0")
         queue = self._queue(queue_id)
-        if queue.waiting > 0:
+        if queue.waiting > 0 and float(aging_per_s) != queue.aging:
             raise QueueNotEmpty(
                 f"queue {queue_id!r}: {queue.waiting} calls wait; change aging when it is empty"
             )
@@ -288,9 +288,13 @@ class MemorySharedQueues:
             agent.state = "wrap_up"
         return call_id
 
-    async def requeue(self, call_id: CallId, now: float, reason: str = "rona") -> AgentId | None:
+    async def requeue(
+        self, call_id: CallId, now: float, reason: str = "rona", agent_id: AgentId | None = None
+    ) -> AgentId | None:
         call = self._calls.get(call_id)
         if call is None or call.state != "assigned" or call.agent is None:
+            return None
+        if agent_id is not None and call.agent != agent_id:
             return None
         agent_id = call.agent
         if self._agents[agent_id].state != "assigned":

@@ -149,8 +149,9 @@ class SharedQueues(Protocol):
     once see each other's effects in one order."""
 
     async def configure_queue(self, queue_id: QueueId, aging_per_s: float) -> None:
-        """Set the queue's priority aging weight w (>= 0; default 0). Raises QueueNotEmpty while
-        calls wait in the queue (their order was fixed with the old weight)."""
+        """Set the queue's priority aging weight w (>= 0; default 0). Setting another weight
+        raises QueueNotEmpty while calls wait in the queue (their order was fixed with the old
+        one); setting the same weight again always succeeds."""
         ...
 
     async def enqueue(self, call: QueueCall) -> bool:
@@ -193,10 +194,13 @@ class SharedQueues(Protocol):
         or AgentStateConflict if the agent held nothing."""
         ...
 
-    async def requeue(self, call_id: CallId, now: float, reason: str = "rona") -> AgentId | None:
+    async def requeue(
+        self, call_id: CallId, now: float, reason: str = "rona", agent_id: AgentId | None = None
+    ) -> AgentId | None:
         """An assigned, unanswered call goes back to waiting at its old place (its enqueue time
         and priority are kept) and its agent goes not_ready with `reason` (RONA). Returns that
-        agent, or None if the call was not assigned or was answered."""
+        agent, or None if the call was not assigned, was answered, or (given `agent_id`) is
+        assigned to another agent."""
         ...
 
     async def answer(self, call_id: CallId, agent_id: AgentId, now: float) -> bool:

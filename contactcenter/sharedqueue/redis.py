@@ -134,9 +134,12 @@ local function assign(a, c, now)
 end
 """
 
-# ARGV: P, w. Refused (0) while calls wait in the queue.
+# KEYS: queue. ARGV: P, w. A new weight is refused (0) while calls wait in the queue.
 _CONFIGURE = """
-if tonumber(redis.call('HGET', qkey(KEYS[1]), 'n') or '0') > 0 then return 0 end
+local old = tonumber(redis.call('HGET', qkey(KEYS[1]), 'aging') or '0')
+if old ~= tonumber(ARGV[2]) and tonumber(redis.call('HGET', qkey(KEYS[1]), 'n') or '0') > 0 then
+  return 0
+end
 redis.call('HSET', qkey(KEYS[1]), 'aging', ARGV[2])
 return 1
 """
@@ -260,13 +263,12 @@ end
 return {'ok', f[2] or ''}
 """
 
-# KEYS: call. ARGV: P, now, reason.
+# KEYS: call. ARGV: P, now, reason, agent ('' for any).
 _REQUEUE = """
 local ck = P .. 'c:' .. KEYS[1]
 local f = redis.call('HMGET', ck, 'st', 'agent', 'zk', 'm', 'sc', 'q')
-if f[1] ~= 'assigned' or redis.call('HGET', akey(f[2]), 'st') ~= 'assigned' then
-  return false
-end
+if f[1] ~= 'assigned' or (ARGV[4] ~= '' and f[2] ~= ARGV[4]) then return false end
+if redis.call('HGET', akey(f[2]), 'st') ~= 'assigned' then return false end
 redis.call('ZADD', f[3], f[5], f[4])
 redis.call('HINCRBY', qkey(f[6]), 'n', 1)
 redis.call('HSET', ck, 'st', 'waiting')
@@ -509,8 +511,12 @@ class RedisSharedQueues:
         return CallId(reply[1]) if reply[1] else None
 
     @_translated
-    async def requeue(self, call_id: CallId, now: float, reason: str = "rona") -> AgentId | None:
-        agent = await self._requeue(keys=[call_id], args=[self._prefix, _num(now), reason])
+    async def requeue(
+        self, call_id: CallId, now: float, reason: str = "rona", agent_id: AgentId | None = None
+    ) -> AgentId | None:
+        agent = await self._requeue(
+            keys=[call_id], args=[self._prefix, _num(now), reason, agent_id or ""]
+        )
         return None if agent is None else AgentId(agent)
 
     @_translated

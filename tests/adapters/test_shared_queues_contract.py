@@ -8,6 +8,13 @@ from collections.abc import AsyncIterator, Mapping
 
 import pytest
 
+from acd import messages as m
+from acd.core import AcdCore
+from acd.errors import AcdError, InvalidTransition, OfferNotFound
+from acd.model import AgentState, QueueConfig, WidenStep
+from contactcenter.acd_service import AcdService
+from contactcenter.clock import FakeClock
+from contactcenter.errors import ConfigError
 from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.sharedqueue import (
     AgentLogin,
@@ -21,6 +28,7 @@ from contactcenter.sharedqueue import (
     UnknownAgent,
     open_shared_queues,
 )
+from contactcenter.sharedqueue.acd_adapter import SharedAcdService
 from tests.conftest import REDIS_URL, redis_keyspace
 
 T0 = 1_800_000_000.0
@@ -162,6 +170,7 @@ async def test_aging_cannot_change_while_calls_wait(queues: SharedQueues) -> Non
     await queues.enqueue(call("c1", 0))
     with pytest.raises(QueueNotEmpty, match="sales"):
         await queues.configure_queue(SALES, 0.5)
+    await queues.configure_queue(SALES, 0.0)  # the same weight: fine
     assert await queues.remove_call(CallId("c1"))
     await queues.configure_queue(SALES, 0.5)
     with pytest.raises(ValueError, match="aging_per_s"):
@@ -325,6 +334,7 @@ async def test_requeue_puts_the_call_back_at_its_place(queues: SharedQueues) -> 
     await queues.enqueue(call("first", 2))
     await queues.assign_for_agent(ALICE, T0 + 2)
     await queues.enqueue(call("second", 3))
+    assert await queues.requeue(CallId("first"), T0 + 17, agent_id=BOB) is None  # Alice's
     assert await queues.requeue(CallId("first"), T0 + 17) == ALICE
     assert await queues.requeue(CallId("first"), T0 + 17) is None
     status = await queues.agent(ALICE)
@@ -583,3 +593,265 @@ async def test_memory_and_redis_give_the_same_answers(redis_url: str, redis_pref
         await shared.close()
     assignments = [r for r in log if r[0] == "ok" and hasattr(r[1], "seq")]  # type: ignore[index]
     assert len(assignments) > 100  # the run exercised routing, not only refusals
+
+
+# --- SharedAcdService: the ACD shell's interface on shared queues -------------------------------
+
+
+def _queue_configs(**overrides: object) -> dict[QueueId, QueueConfig]:
+    sales = QueueConfig(
+        SALES,
+        "Sales",
+        frozenset({"sales"}),
+        wrapup_s=10.0,
+        offer_timeout_s=15.0,
+        skill_levels={"sales": 3},
+        **overrides,  # type: ignore[arg-type]
+    )
+    return {SALES: sales}
+
+
+async def _acd(queues: SharedQueues, clock: FakeClock) -> SharedAcdService:
+    return SharedAcdService(queues, _queue_configs(), clock)
+
+
+def _states(outputs: list[m.Output]) -> list[tuple[str, AgentState, str | None]]:
+    return [(o.agent_id, o.state, o.reason) for o in outputs if isinstance(o, m.AgentStateChanged)]
+
+
+async def test_acd_offer_accept_finish_wrap_up(queues: SharedQueues) -> None:
+    clock = FakeClock(T0)
+    acd = await _acd(queues, clock)
+    try:
+        out = await acd.submit(m.AgentLogin(ALICE, frozenset({"sales"}), {"sales": 4}))
+        assert _states(out) == [(ALICE, AgentState.NOT_READY, "login")]
+        assert await acd.submit(m.AgentReady(ALICE)) == [
+            m.AgentStateChanged(ALICE, AgentState.READY, None, None, T0)
+        ]
+        clock.advance(1)
+        out = await acd.submit(m.EnqueueCall(CallId("c1"), SALES, 2))
+        assert out == [
+            m.OfferCall(CallId("c1"), ALICE, SALES),
+            m.AgentStateChanged(ALICE, AgentState.RINGING, None, CallId("c1"), T0 + 1),
+            m.ScheduleTimer("offer:c1:alice", T0 + 16),
+        ]
+        with pytest.raises(OfferNotFound):
+            await acd.submit(m.AcceptOffer(CallId("c1"), BOB))
+        clock.advance(2)
+        out = await acd.submit(m.AcceptOffer(CallId("c1"), ALICE))
+        assert out == [
+            m.CancelTimer("offer:c1:alice"),
+            m.AgentStateChanged(ALICE, AgentState.ON_CALL, None, CallId("c1"), T0 + 3),
+        ]
+        assert await acd.submit(m.TimerFired("offer:c1:alice")) == []  # answered: no RONA
+        await acd.submit(m.EnqueueCall(CallId("c2"), SALES))  # waits: Alice is busy
+        clock.advance(60)
+        out = await acd.submit(m.CallFinished(CallId("c1"), ALICE))
+        assert out == [
+            m.AgentStateChanged(ALICE, AgentState.WRAP_UP, None, CallId("c1"), T0 + 63),
+            m.ScheduleTimer("wrapup:alice", T0 + 73),
+        ]
+        clock.advance(10)
+        out = await acd.submit(m.TimerFired("wrapup:alice"))
+        assert _states(out) == [
+            (ALICE, AgentState.READY, None),
+            (ALICE, AgentState.RINGING, None),
+        ]
+        assert m.OfferCall(CallId("c2"), ALICE, SALES) in out
+    finally:
+        await acd.close()
+
+
+async def test_acd_rona_moves_the_call_on(queues: SharedQueues) -> None:
+    clock = FakeClock(T0)
+    acd = await _acd(queues, clock)
+    try:
+        for name in (ALICE, BOB):
+            await acd.submit(m.AgentLogin(name, frozenset({"sales"})))
+            await acd.submit(m.AgentReady(name))
+            clock.advance(1)
+        await acd.submit(m.AgentLogin(CAROL, frozenset({"sales"}), {"sales": 2}))  # below 3
+        await acd.submit(m.AgentReady(CAROL))
+        out = await acd.submit(m.EnqueueCall(CallId("c1"), SALES))
+        assert m.OfferCall(CallId("c1"), ALICE, SALES) in out
+        clock.advance(15)
+        out = await acd.submit(m.TimerFired("offer:c1:alice"))
+        assert out[:2] == [
+            m.WithdrawOffer(CallId("c1"), ALICE, "rona"),
+            m.OfferTimedOut(CallId("c1"), ALICE, T0 + 17),
+        ]
+        assert _states(out) == [
+            (ALICE, AgentState.NOT_READY, "rona"),
+            (BOB, AgentState.RINGING, None),
+        ]
+        assert await acd.submit(m.TimerFired("offer:c1:alice")) == []  # stale
+    finally:
+        await acd.close()
+
+
+async def test_acd_caller_leaves_while_ringing(queues: SharedQueues) -> None:
+    clock = FakeClock(T0)
+    acd = await _acd(queues, clock)
+    try:
+        await acd.submit(m.AgentLogin(ALICE, frozenset({"sales"})))
+        await acd.submit(m.AgentReady(ALICE))
+        await acd.submit(m.EnqueueCall(CallId("c1"), SALES))
+        out = await acd.submit(m.RemoveCall(CallId("c1")))
+        assert out == [
+            m.CancelTimer("offer:c1:alice"),
+            m.WithdrawOffer(CallId("c1"), ALICE, "caller_left"),
+            m.AgentStateChanged(ALICE, AgentState.READY, None, None, T0),
+        ]
+        assert await acd.submit(m.RemoveCall(CallId("c1"))) == []
+    finally:
+        await acd.close()
+
+
+async def test_acd_logout_while_ringing_gives_the_call_to_another(queues: SharedQueues) -> None:
+    clock = FakeClock(T0)
+    acd = await _acd(queues, clock)
+    try:
+        for name in (ALICE, BOB):
+            await acd.submit(m.AgentLogin(name, frozenset({"sales"})))
+            await acd.submit(m.AgentReady(name))
+            clock.advance(1)
+        await acd.submit(m.EnqueueCall(CallId("c1"), SALES))
+        out = await acd.submit(m.AgentLogout(ALICE))
+        assert out[:2] == [
+            m.CancelTimer("offer:c1:alice"),
+            m.WithdrawOffer(CallId("c1"), ALICE, "agent_logout"),
+        ]
+        assert _states(out) == [
+            (ALICE, AgentState.LOGGED_OUT, None),
+            (BOB, AgentState.RINGING, None),
+        ]
+        await acd.submit(m.AcceptOffer(CallId("c1"), BOB))
+        with pytest.raises(InvalidTransition, match="bob"):
+            await acd.submit(m.AgentLogout(BOB))
+        with pytest.raises(InvalidTransition, match="alice"):
+            await acd.submit(m.AgentReady(ALICE))
+    finally:
+        await acd.close()
+
+
+def test_acd_refuses_queue_settings_it_cannot_honour() -> None:
+    with pytest.raises(ConfigError, match=r"queue sales: .*strategy 'round_robin'.*widen"):
+        SharedAcdService(
+            MemorySharedQueues(),
+            _queue_configs(strategy="round_robin", widen=(WidenStep(30, 2),)),
+            FakeClock(T0),
+        )
+
+
+@pytest.mark.redis
+async def test_two_acd_nodes_share_one_redis(redis_url: str, redis_prefix: str) -> None:
+    """An offer made on node A, answered on node B: A's RONA timer then does nothing."""
+    clock = FakeClock(T0)
+    store_a = RedisSharedQueues(redis_url, prefix=redis_prefix)
+    store_b = RedisSharedQueues(redis_url, prefix=redis_prefix)
+    node_a = SharedAcdService(store_a, _queue_configs(), clock)
+    node_b = SharedAcdService(store_b, _queue_configs(), clock)
+    try:
+        await node_b.submit(m.AgentLogin(ALICE, frozenset({"sales"})))
+        await node_b.submit(m.AgentReady(ALICE))
+        out = await node_a.submit(m.EnqueueCall(CallId("c1"), SALES))
+        assert m.OfferCall(CallId("c1"), ALICE, SALES) in out
+        await node_a.submit(m.EnqueueCall(CallId("c2"), SALES))
+        await node_b.submit(m.AcceptOffer(CallId("c1"), ALICE))
+        clock.advance(15)
+        assert await node_a.submit(m.TimerFired("offer:c1:alice")) == []
+        status = await node_a.agent_status(ALICE)
+        assert status is not None and (status.state, status.call_id) == ("on_call", "c1")
+        out = await node_b.submit(m.CallFinished(CallId("c1"), ALICE))
+        assert _states(out) == [(ALICE, AgentState.WRAP_UP, None)]
+        out = await node_b.submit(m.AgentReady(ALICE))  # "ready now" ends the wrap-up
+        assert out[0] == m.CancelTimer("wrapup:alice")
+        assert m.OfferCall(CallId("c2"), ALICE, SALES) in out
+    finally:
+        for closable in (node_a, node_b, store_a, store_b):
+            await closable.close()
+
+
+async def test_acd_adapter_decides_as_the_core(queues: SharedQueues) -> None:
+    """The same random inputs through the in-process core (AcdService) and the adapter: the
+    same outputs, for the settings both support (one queue, levels, priorities, RONA, wrap-up).
+    Times never tie (the clock moves at every step), since ties break differently."""
+    clock = FakeClock(T0)
+    configs = _queue_configs()
+    core = AcdService(AcdCore(configs), clock)
+    shared = SharedAcdService(queues, configs, clock)
+    rng = random.Random(7)
+    names = [AgentId(f"a{i}") for i in range(6)]
+    timers: dict[str, float] = {}
+    ringing: set[CallId] = set()
+    calls = compared = 0
+    seen: set[AgentId] = set()
+
+    async def both(msg: m.Input) -> None:
+        nonlocal compared
+        results = []
+        for acd in (core, shared):
+            try:
+                results.append(await acd.submit(msg))
+            except AcdError as exc:
+                results.append([type(exc).__name__])  # type: ignore[list-item]
+        assert results[0] == results[1], (msg, results)
+        compared += len(results[0])
+        for out in results[0]:
+            if isinstance(out, m.ScheduleTimer):
+                timers[out.key] = out.at
+            elif isinstance(out, m.CancelTimer):
+                timers.pop(out.key, None)
+            elif isinstance(out, m.OfferCall):
+                ringing.add(out.call_id)
+            elif isinstance(out, m.WithdrawOffer | m.OfferTimedOut):
+                ringing.discard(out.call_id)
+            elif isinstance(out, m.AgentStateChanged) and out.state is AgentState.ON_CALL:
+                ringing.discard(some_call(out.call_id))
+
+    def some_call(call_id: CallId | None) -> CallId:
+        assert call_id is not None
+        return call_id
+
+    try:
+        for _ in range(400):
+            clock.advance(rng.choice((0.7, 1.3, 4.1)))
+            for key, at in sorted(timers.items(), key=lambda kv: kv[1]):
+                if at <= clock.now():
+                    del timers[key]
+                    await both(m.TimerFired(key))
+            who = rng.choice(names)
+            kind = rng.random()
+            if who not in seen:  # the core's UnknownAgent is the adapter's InvalidTransition
+                kind = 0.0
+                seen.add(who)
+            if kind < 0.1:
+                # fixed levels: a re-login changes the core's levels, not the adapter's
+                level = 1 + names.index(who)
+                await both(m.AgentLogin(who, frozenset({"sales"}), {"sales": level}))
+            elif kind < 0.3:
+                await both(m.AgentReady(who))
+            elif kind < 0.38:
+                await both(m.AgentNotReady(who, rng.choice(("break", "lunch"))))
+            elif kind < 0.43:
+                await both(m.AgentLogout(who))
+            elif kind < 0.65:
+                calls += 1
+                await both(m.EnqueueCall(CallId(f"c{calls}"), SALES, rng.randint(0, 3)))
+            elif kind < 0.85 and ringing:
+                call_id = rng.choice(sorted(ringing))
+                status = await shared.agent_status(who)
+                if status is not None and status.call_id == call_id and rng.random() < 0.9:
+                    await both(m.AcceptOffer(call_id, who))
+            elif kind < 0.95:
+                status = await shared.agent_status(who)
+                if status is not None and status.call_id is not None:
+                    await both(m.CallFinished(status.call_id, who))
+            else:
+                call_id = CallId(f"c{rng.randint(1, max(1, calls))}")
+                if call_id not in ringing:  # ringing: the core gives back the old idle place
+                    await both(m.RemoveCall(call_id))
+    finally:
+        await core.close()
+        await shared.close()
+    assert compared > 300
