@@ -3,7 +3,9 @@ differential test that drives both with the same random operations and compares 
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from collections.abc import AsyncIterator, Mapping
 
 import pytest
@@ -480,6 +482,29 @@ async def test_redis_down_gives_a_clear_error() -> None:
     finally:
         await shared.close()
     assert isinstance(open_shared_queues(None), MemorySharedQueues)
+
+
+async def test_a_redis_that_never_answers_gives_a_clear_error_in_time() -> None:
+    """A server that accepts connections and then says nothing (a hung Redis)."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    shared = RedisSharedQueues(f"redis://127.0.0.1:{port}/0", prefix="x:", timeout_s=0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(SharedQueueUnavailable, match="assign_for_call failed"):
+            await shared.assign_for_call(CallId("c1"), T0)
+    finally:
+        await shared.close()
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert time.monotonic() - started < 5.0
 
 
 @pytest.mark.redis
