@@ -16,8 +16,9 @@ Phases (the queues hold `--waiting` calls throughout, topped up after every assi
    `assign_for_agent` at once over `--concurrency` connections; assignments/s = assignments made
    / time the batches took. Finishing and topping up happen between batches, not timed.
 p50/p99 are over every assign round trip of phases 1-2 (as the node sees it: from sending the
-script to having its parsed reply), hits and misses alike. Also the client's peak RSS and the
-memory Redis reports for the whole server.
+script to having its parsed reply), hits and misses alike. Also the client's peak RSS, the
+memory Redis reports for the whole server, and the server's mean time per script in phase 3
+(from INFO commandstats: the part of a round trip Redis itself spends, one script at a time).
 
     python -m benchmarks.routing_redis [--redis redis://127.0.0.1:6379/15] [--agents 2000]
         [--skills 20] [--waiting 1000] [--rounds 3000] [--batch 500] [--concurrency 16]
@@ -77,6 +78,12 @@ class _Site:
         )
         await self.shared.enqueue(call)
         return call.call_id
+
+
+async def _evalsha_stats(client: aioredis.Redis) -> tuple[int, int]:
+    """(calls, usec) of EVALSHA on the server so far (every client's)."""
+    stats = (await client.info("commandstats")).get("cmdstat_evalsha", {})
+    return int(stats.get("calls", 0)), int(stats.get("usec", 0))
 
 
 async def _timed(latencies: list[float], coro: Any) -> Any:
@@ -161,6 +168,8 @@ async def run_redis_async(
                 got = await shared.assign_for_agent(agent_id, time.time())
             return None if got is None else agent_id
 
+        stats = aioredis.Redis.from_url(redis_url)
+        before = await _evalsha_stats(stats)
         for _ in range(batches):
             group = rng.sample(ids, batch)
             for agent_id in group:
@@ -176,6 +185,8 @@ async def run_redis_async(
                     await site.new_call(time.time())
                 else:
                     await shared.not_ready(agent_id, time.time())
+        after = await _evalsha_stats(stats)
+        await stats.aclose()
         waiting_now = sum([await shared.waiting_count(site.queue_of(s)) for s in site.skills])
     finally:
         await shared.close()
@@ -211,6 +222,9 @@ async def run_redis_async(
         "throughput_assignments": made,
         "assignments_per_s": round(rate, 1),
         "concurrency": concurrency,
+        # server time per script during phase 3 (ready, assign, finish, enqueue alike; other
+        # clients' scripts count too if any run meanwhile)
+        "redis_script_us_phase3": round((after[1] - before[1]) / max(1, after[0] - before[0]), 1),
         "throughput_client_cpu_share": round(client_cpu_s / busy_s, 2) if busy_s else None,
         "client_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "redis_used_memory_mb": round(int(info["used_memory"]) / 2**20, 1),
