@@ -1,0 +1,283 @@
+"""The shared-queues port: queue contents, agent states and assignments that several server
+nodes route together, with every "pick a call and an agent" one atomic step.
+
+Two implementations keep the same semantics (one contract suite tests both):
+`MemorySharedQueues` (one process, the embedded default) and `RedisSharedQueues` (several
+processes on one Redis; each operation is one Lua script).
+
+Vocabulary
+----------
+* A *call* waits in one queue with a priority, an enqueue time and required skills with minimum
+  levels (its *profile*), or for one *target agent* only.
+* An *agent* logs in with skills (level 1-10) and queues (each with a penalty, as Asterisk's
+  app_queue: lower penalty is offered calls first). Agent states:
+  ``not_ready`` (after login, or with a reason), ``ready``, ``assigned`` (holds a call given by
+  `assign_*`, not yet answered: the offer rings), ``on_call`` (after `answer`), ``busy``
+  (working outside the ACD) and ``wrap_up`` (after `finish`). An agent who is assigned, on call
+  or busy *holds* work: only `finish` (and, while assigned, `requeue` / `withdraw`) ends it.
+* An *assignment* is the pair (call, agent) made by `assign_for_agent` or `assign_for_call`;
+  it lasts until `finish` (or `requeue` / `withdraw` before it is answered). Every assignment
+  gets a number from one counter of the deployment (`Assignment.seq`), in the order the
+  assignments were made.
+
+Routing rules (the main rules of the in-process core, acd/routing.py)
+-------------------------------------------------------------------
+* Calls: higher effective priority first, p + w x (now - enqueued_at) with the queue's aging
+  weight w (`configure_queue`); equal effective priority: earlier enqueue time, then earlier
+  enqueue (first come, first served). Within one queue this order does not depend on `now`, so
+  it is kept sorted: key e - p / w (w > 0) or -p (w = 0), ties by (e, enqueue order).
+* A call goes only to an agent logged in to its queue whose level is >= the call's minimum for
+  every required skill. A call with a target agent goes only to that agent (skills and queues
+  are not checked); calls targeted at one agent are compared with the others by effective
+  priority, and among themselves are served oldest first.
+* Agents: lowest penalty for the call's queue first, then longest idle (ready since the
+  earliest time), then agent id.
+* An agent who becomes ready takes the best call among those waiting in their queues that they
+  are skilled for (and those targeted at them). Penalties do not matter in this direction: a
+  call still waiting means no agent with a lower penalty was free for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from contactcenter.errors import ContactCenterError
+from contactcenter.ids import AgentId, CallId, QueueId
+
+AgentStateName = Literal["not_ready", "ready", "assigned", "on_call", "busy", "wrap_up"]
+
+MIN_LEVEL = 1
+MAX_LEVEL = 10
+# Characters that separate the parts of keys and profiles: not allowed in names.
+_RESERVED = frozenset(":,=|{}")
+
+
+class SharedQueueError(ContactCenterError):
+    """A shared-queue operation was refused. The message names the agent, call or field."""
+
+
+class UnknownAgent(SharedQueueError):
+    """The agent is not logged in."""
+
+
+class AgentStateConflict(SharedQueueError):
+    """The operation is not allowed in the agent's current state (e.g. logout while holding a
+    call). `state` is that state."""
+
+    def __init__(self, message: str, state: str) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+class QueueNotEmpty(SharedQueueError):
+    """A queue's aging weight cannot change while calls wait in it."""
+
+
+class SharedQueueUnavailable(SharedQueueError):
+    """The shared store (Redis) cannot be reached or refused the command. The operation may or
+    may not have been applied (it is atomic: all of it or none); read back before retrying."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCall:
+    """A call to route. `skills`: required skill -> minimum level (1-10)."""
+
+    call_id: CallId
+    queue_id: QueueId
+    priority: int
+    enqueued_at: float
+    skills: Mapping[str, int] = field(default_factory=dict)
+    target_agent: AgentId | None = None
+
+    def __post_init__(self) -> None:
+        check_name("call_id", self.call_id)
+        check_name("queue_id", self.queue_id)
+        if not _is_int(self.priority):
+            raise ValueError(f"call {self.call_id}: priority must be an integer")
+        if not (self.enqueued_at >= 0):  # also refuses NaN
+            raise ValueError(f"call {self.call_id}: enqueued_at must be a time >= 0")
+        for skill, level in self.skills.items():
+            check_name(f"call {self.call_id}: skill", skill)
+            check_level(f"call {self.call_id}: skill {skill!r}", level)
+        if self.target_agent is not None:
+            check_name(f"call {self.call_id}: target_agent", self.target_agent)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLogin:
+    """An agent's skills (skill -> level 1-10) and queues (queue -> penalty >= 0)."""
+
+    agent_id: AgentId
+    skills: Mapping[str, int]
+    queues: Mapping[QueueId, int]
+
+    def __post_init__(self) -> None:
+        check_name("agent_id", self.agent_id)
+        for skill, level in self.skills.items():
+            check_name(f"agent {self.agent_id}: skill", skill)
+            check_level(f"agent {self.agent_id}: skill {skill!r}", level)
+        for queue, penalty in self.queues.items():
+            check_name(f"agent {self.agent_id}: queue", queue)
+            if not _is_int(penalty) or penalty < 0:
+                raise ValueError(
+                    f"agent {self.agent_id}: queue {queue!r}: penalty must be an integer >= 0"
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    call_id: CallId
+    agent_id: AgentId
+    queue_id: QueueId
+    assigned_at: float
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatus:
+    agent_id: AgentId
+    state: AgentStateName
+    since: float
+    reason: str | None = None
+    call_id: CallId | None = None
+
+
+class SharedQueues(Protocol):
+    """Every method is atomic: it is applied entirely or not at all, and two nodes calling at
+    once see each other's effects in one order."""
+
+    async def configure_queue(self, queue_id: QueueId, aging_per_s: float) -> None:
+        """Set the queue's priority aging weight w (>= 0; default 0). Setting another weight
+        raises QueueNotEmpty while calls wait in the queue (their order was fixed with the old
+        one); setting the same weight again always succeeds."""
+        ...
+
+    async def enqueue(self, call: QueueCall) -> bool:
+        """Queue the call. False (and nothing changes) when a call with this id is already
+        waiting or assigned, so a retry after an error is safe."""
+        ...
+
+    async def remove_call(self, call_id: CallId) -> bool:
+        """Take a waiting call out (the caller hung up). False if it was not waiting."""
+        ...
+
+    async def login(self, agent: AgentLogin, now: float) -> None:
+        """Log the agent in (or replace the skills and queues of one logged in); the agent is
+        not_ready. Raises AgentStateConflict while the agent holds work."""
+        ...
+
+    async def logout(self, agent_id: AgentId) -> bool:
+        """False if the agent was not logged in. Raises AgentStateConflict while the agent holds
+        work. Calls targeted at the agent keep waiting."""
+        ...
+
+    async def ready(self, agent_id: AgentId, now: float) -> None:
+        """The agent can take calls from `now` (an agent already ready keeps their idle time).
+        Does not route: call `assign_for_agent` next. Raises UnknownAgent, or
+        AgentStateConflict while the agent holds work."""
+        ...
+
+    async def not_ready(self, agent_id: AgentId, now: float, reason: str | None = None) -> None:
+        """Raises UnknownAgent, or AgentStateConflict while the agent holds work."""
+        ...
+
+    async def busy(self, agent_id: AgentId, now: float) -> None:
+        """The agent works outside the ACD (e.g. an outbound call): no calls until `finish`.
+        Raises UnknownAgent, or AgentStateConflict while the agent holds work."""
+        ...
+
+    async def finish(self, agent_id: AgentId, now: float, *, ready: bool = False) -> CallId | None:
+        """End the agent's assignment (or busy spell): the agent goes to wrap_up, or straight to
+        ready when `ready`. Returns the call that ended (None after busy). Raises UnknownAgent,
+        or AgentStateConflict if the agent held nothing."""
+        ...
+
+    async def requeue(
+        self, call_id: CallId, now: float, reason: str = "rona", agent_id: AgentId | None = None
+    ) -> AgentId | None:
+        """An assigned, unanswered call goes back to waiting at its old place (its enqueue time
+        and priority are kept) and its agent goes not_ready with `reason` (RONA). Returns that
+        agent, or None if the call was not assigned, was answered, or (given `agent_id`) is
+        assigned to another agent."""
+        ...
+
+    async def answer(self, call_id: CallId, agent_id: AgentId, now: float) -> bool:
+        """The agent answered the call assigned to them: the agent goes on_call (and `requeue`
+        no longer applies). False if the call is not assigned to this agent or was answered."""
+        ...
+
+    async def withdraw(self, call_id: CallId, now: float) -> AgentId | None:
+        """The caller of an assigned, unanswered call left: the call is gone and its agent is
+        ready again (from `now`). Returns that agent, or None if the call was not assigned and
+        unanswered (a waiting call leaves with `remove_call`)."""
+        ...
+
+    async def assign_for_agent(self, agent_id: AgentId, now: float) -> Assignment | None:
+        """The agent takes the best call waiting for them, if the agent is ready and there is
+        one. The assignment is recorded before it is returned."""
+        ...
+
+    async def assign_for_call(self, call_id: CallId, now: float) -> Assignment | None:
+        """The waiting call goes to the best ready agent for it, if any."""
+        ...
+
+    async def agent(self, agent_id: AgentId) -> AgentStatus | None:
+        """The agent's state, None if not logged in."""
+        ...
+
+    async def assignment(self, call_id: CallId) -> Assignment | None:
+        """The call's current assignment (e.g. to learn the outcome of an assign whose reply
+        was lost)."""
+        ...
+
+    async def waiting(self, queue_id: QueueId, now: float) -> list[CallId]:
+        """The calls waiting in the queue in routing order at `now` (O(calls in the queue):
+        for tests and diagnostics, not for routing). Targeted calls are not listed."""
+        ...
+
+    async def waiting_count(self, queue_id: QueueId) -> int:
+        """Calls waiting in the queue, targeted ones included."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def unknown_agent(agent_id: str, op: str) -> UnknownAgent:
+    return UnknownAgent(f"agent {agent_id!r} is not logged in ({op})")
+
+
+def state_conflict(agent_id: str, state: str, op: str) -> AgentStateConflict:
+    what = "there is nothing to finish" if op == "finish" else f"cannot {op} before finish"
+    return AgentStateConflict(f"agent {agent_id!r} is {state}: {what}", state)
+
+
+def check_name(what: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what}: must be a non-empty string, got {value!r}")
+    bad = _RESERVED.intersection(value)
+    if bad:
+        raise ValueError(f"{what} {value!r}: must not contain {''.join(sorted(bad))!r}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_level(what: str, level: object) -> None:
+    if not isinstance(level, int) or isinstance(level, bool):
+        raise ValueError(f"{what}: level must be an integer {MIN_LEVEL}-{MAX_LEVEL}")
+    if not MIN_LEVEL <= level <= MAX_LEVEL:
+        raise ValueError(f"{what}: level {level} is not in {MIN_LEVEL}-{MAX_LEVEL}")
+
+
+def profile_of(skills: Mapping[str, int]) -> str:
+    """The canonical requirement string: "skill=level" pairs sorted by skill, joined by ","."""
+    return ",".join(f"{s}={skills[s]}" for s in sorted(skills))
+
+
+def member_of(enqueued_at: float, seq: int, call_id: str) -> str:
+    """A waiting call's member in its sorted set: ties of the score sort by enqueue time, then
+    enqueue order (fixed-width fields sort as text in the same order as numbers)."""
+    return f"{enqueued_at:020.6f}|{seq:012d}|{call_id}"
