@@ -31,9 +31,11 @@ from contactcenter.agents import AgentService
 from contactcenter.auth import TokenSigner
 from contactcenter.bus import EventBus
 from contactcenter.call_service import CallService
+from contactcenter.callbacks import CallbackService
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.history_writer import HistoryWriter
 from contactcenter.http_api import API_DEPS, ApiDeps, setup_routes
+from contactcenter.http_callbacks import CALLBACKS, setup_callback_routes
 from contactcenter.ids import QueueId
 from contactcenter.inbound import InboundHandler
 from contactcenter.livestate import open_live_state
@@ -113,6 +115,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     sio.attach(app)
     app[SIO] = sio
     setup_routes(app)
+    setup_callback_routes(app)
     _setup_pages(app)
     app.cleanup_ctx.append(_runtime_ctx)
     app.on_shutdown.append(_close_sockets)
@@ -252,6 +255,9 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     app[API_DEPS] = ApiDeps(
         tokens, db.users, db.customers, db.calls, health, wallboard.snapshot, build_openapi()
     )
+    callbacks = CallbackService(settings, clock, db.callbacks)
+    await callbacks.start()
+    app[CALLBACKS] = callbacks
     agi = FastAgiServer({"inbound": InboundHandler(settings, clock, calls, registry)})
     await agi.start(settings.agi.host, settings.agi.port)
     if ami is not None:
@@ -275,6 +281,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         if ami is not None:
             await ami.close()
         await wallboard.close()
+        await callbacks.close()
         await agents.close()
         await acd.close()
         pump_task.cancel()

@@ -24,6 +24,7 @@ TABLES = {
     "users",
     "agent_state_log",
     "customer_audit",
+    "callbacks",
 }
 
 
