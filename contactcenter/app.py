@@ -40,6 +40,7 @@ from contactcenter.ids import QueueId
 from contactcenter.inbound import InboundHandler
 from contactcenter.livestate import open_live_state
 from contactcenter.openapi import build_openapi
+from contactcenter.openapi_callbacks import add_callback_paths
 from contactcenter.persistence.db import Database, upgrade
 from contactcenter.ports import LiveState
 from contactcenter.settings import Settings
@@ -253,7 +254,13 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         }
 
     app[API_DEPS] = ApiDeps(
-        tokens, db.users, db.customers, db.calls, health, wallboard.snapshot, build_openapi()
+        tokens,
+        db.users,
+        db.customers,
+        db.calls,
+        health,
+        wallboard.snapshot,
+        add_callback_paths(build_openapi()),
     )
     callbacks = CallbackService(settings, clock, db.callbacks)
     await callbacks.start()
