@@ -30,14 +30,17 @@ from contactcenter.agents import AgentService
 from contactcenter.auth import TokenSigner
 from contactcenter.bus import EventBus
 from contactcenter.call_service import CallService
+from contactcenter.callbacks import CallbackService
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.errors import ContactCenterError
 from contactcenter.history_writer import HistoryWriter
 from contactcenter.http_api import API_DEPS, ApiDeps, CallLinker, setup_routes
+from contactcenter.http_callbacks import CALLBACKS, setup_callback_routes
 from contactcenter.ids import QueueId
 from contactcenter.inbound import InboundHandler
 from contactcenter.livestate import open_live_state
 from contactcenter.openapi import build_openapi
+from contactcenter.openapi_callbacks import add_callback_paths
 from contactcenter.persistence.db import Database, upgrade
 from contactcenter.ports import LiveState
 from contactcenter.settings import Settings
@@ -97,6 +100,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     sio.attach(app)
     app[SIO] = sio
     setup_routes(app)
+    setup_callback_routes(app)
     _setup_pages(app)
     app.cleanup_ctx.append(_runtime_ctx)
     app.on_shutdown.append(_close_sockets)
@@ -289,13 +293,16 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         db.calls,
         health,
         wallboard.snapshot,
-        build_openapi(),
+        add_callback_paths(build_openapi()),
         link_call,
         db.supervisor_audit.recent,
         frozenset(settings.wallboard.customer_data_roles),
     )
     inbound = InboundHandler(settings, clock, calls, registry)
     agi = FastAgiServer({"inbound": inbound, "outbound": inbound.outbound})
+    callbacks = CallbackService(settings, clock, db.callbacks)
+    await callbacks.start()
+    app[CALLBACKS] = callbacks
     await agi.start(settings.agi.host, settings.agi.port)
     if ami is not None:
         await ami.start()
@@ -318,6 +325,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         if ami is not None:
             await ami.close()
         await wallboard.close()
+        await callbacks.close()
         await agents.close()
         await acd.close()
         pump_task.cancel()

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -374,6 +374,23 @@ class DesktopSettings(_Section):
         return value
 
 
+class CallbackSettings(_Section):
+    """Callbacks (web requests, agents' callbacks, virtual hold): see contactcenter/callbacks.py."""
+
+    # agent_first: an agent takes the callback, then the customer is dialled;
+    # caller_first: the customer is dialled, and connected to the next agent when they answer.
+    mode: Literal["agent_first", "caller_first"] = "agent_first"
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    retry_delay_s: Annotated[float, Field(ge=1)] = 600.0
+    max_days_ahead: Annotated[int, Field(ge=0, le=365)] = 30
+    # The key a web site's backend sends as `X-Api-Key` to POST /api/callbacks without a user
+    # login. Empty: only signed-in users may request callbacks.
+    web_api_key: str = ""
+    # Caller ID shown to the customer on callback calls (empty: the trunk's default).
+    caller_id: str = ""
+    ring_timeout_s: Annotated[float, Field(gt=0, le=120)] = 30.0
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -392,6 +409,7 @@ class Settings(BaseModel):
     calls: CallsSettings = CallsSettings()
     wallboard: WallboardSettings = WallboardSettings()
     desktop: DesktopSettings = DesktopSettings()
+    callbacks: CallbackSettings = CallbackSettings()
     queues: tuple[QueueSettings, ...] = (
         QueueSettings(id="support", name="Support", skills=("support",)),
     )

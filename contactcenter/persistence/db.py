@@ -29,6 +29,7 @@ from sqlalchemy.pool import StaticPool
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.errors import ConfigError
 from contactcenter.persistence.agent_states import SqlAgentStateLogRepository
+from contactcenter.persistence.callbacks import SqlCallbackRepository
 from contactcenter.persistence.calls import SqlCallRepository, SqlHistoryStore
 from contactcenter.persistence.customers import SqlCustomerRepository
 from contactcenter.persistence.supervisor_audit import SqlSupervisorAuditRepository
@@ -178,6 +179,7 @@ class Database:
         self.agent_states = SqlAgentStateLogRepository(self.sessions)
         self.history = SqlHistoryStore(self.sessions)
         self.supervisor_audit = SqlSupervisorAuditRepository(self.sessions)
+        self.callbacks = SqlCallbackRepository(self.sessions, clock)
 
     @property
     def backend(self) -> str:

@@ -189,3 +189,34 @@ class SupervisorAuditRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=EMPTY_DICT)
     outcome: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class CallbackRow(Base):
+    """A callback to make: requested on the web, by an agent, or by a caller on virtual hold."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (
+        # the open callbacks to (re)schedule at start, and the next due ones
+        Index("ix_callbacks_state_due_at", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    queue_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str | None] = mapped_column(String(64))
+    requested_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    # its place in the queue (a virtual-hold caller keeps the time they first queued)
+    place_at: Mapped[datetime]
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    origin_call_id: Mapped[str | None] = mapped_column(String(32))
+    last_call_id: Mapped[str | None] = mapped_column(String(32))
+    last_outcome: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime]

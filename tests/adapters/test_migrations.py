@@ -25,6 +25,7 @@ TABLES = {
     "supervisor_audit",
     "agent_state_log",
     "customer_audit",
+    "callbacks",
 }
 
 
