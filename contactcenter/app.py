@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import socketio
 from aiohttp import web
@@ -32,17 +32,18 @@ from contactcenter.bus import EventBus
 from contactcenter.call_service import CallService
 from contactcenter.callbacks import CallbackService
 from contactcenter.clock import Clock, SystemClock
-from contactcenter.errors import ContactCenterError
+from contactcenter.errors import ContactCenterError, InvalidRequest
 from contactcenter.history_writer import HistoryWriter
 from contactcenter.http_api import API_DEPS, ApiDeps, CallLinker, setup_routes
 from contactcenter.http_callbacks import CALLBACKS, setup_callback_routes
-from contactcenter.ids import QueueId
+from contactcenter.ids import AgentId, QueueId
 from contactcenter.inbound import InboundHandler
 from contactcenter.livestate import open_live_state
 from contactcenter.openapi import build_openapi
 from contactcenter.openapi_callbacks import add_callback_paths
 from contactcenter.persistence.db import Database, upgrade
-from contactcenter.ports import LiveState
+from contactcenter.ports import LiveState, SpyMode
+from contactcenter.records import User
 from contactcenter.settings import Settings
 from contactcenter.supervisor import SupervisorService
 from contactcenter.telephony.agi import FastAgiServer
@@ -270,9 +271,24 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     desktop_config = {"not_ready_reasons": list(settings.desktop.not_ready_reasons)}
     sio.register_namespace(AgentNamespace(tokens, db.users, agents, calls, desktop_config))
     sio.register_namespace(wallboard_ns)
+
     # move and spy are wired by the lead (None: the events answer "not available").
+    async def spy(actor: User, agent_id: AgentId, mode: str) -> None:
+        if not actor.endpoint:
+            raise InvalidRequest("your user has no phone endpoint configured", "endpoint")
+        if mode not in ("listen", "whisper", "barge"):
+            raise InvalidRequest(f"unknown mode {mode!r}", "mode")
+        await calls.spy(actor.endpoint, agent_id, cast(SpyMode, mode))
+
+    acd.on_call_moved = calls.on_call_moved
     supervisor = SupervisorService(
-        clock, db.users, agents, db.supervisor_audit, frozenset(q.id for q in settings.queues)
+        clock,
+        db.users,
+        agents,
+        db.supervisor_audit,
+        frozenset(q.id for q in settings.queues),
+        move=calls.move_waiting,
+        spy=spy,
     )
     sio.register_namespace(SupervisorNamespace(tokens, db.users, supervisor))
     link_call = CallLinker(calls, acd, db.customers, db.calls, writer)

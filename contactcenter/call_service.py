@@ -342,6 +342,50 @@ class CallService:
             "call overflowed call_id=%s from=%s to=%s", rec.id, event.from_queue, event.to_queue
         )
 
+    async def move_waiting(
+        self, call_id: CallId, to_queue: QueueId | None, to_agent: AgentId | None
+    ) -> None:
+        """A supervisor moves a waiting call to another queue, or to one agent (it keeps its
+        place). The ACD decides; `on_call_moved` records what it did."""
+        live = self.active.get(call_id)
+        if live is None or live.phase is not Phase.QUEUED:
+            raise NotFound("this call is no longer waiting")
+        if to_queue is None and to_agent is None:
+            raise InvalidRequest("name a queue or an agent to move the call to", "to_queue")
+        try:
+            await self._acd.submit(m.MoveCall(call_id, to_queue=to_queue, to_agent=to_agent))
+        except AcdError as exc:
+            raise InvalidRequest(str(exc), "to_agent" if to_agent else "to_queue") from exc
+
+    async def on_call_moved(self, event: m.CallMoved) -> None:
+        """The history and the wallboard follow a supervisor's move (a move to another queue
+        counts as offered there too)."""
+        live = self.active.get(event.call_id)
+        if live is None or live.phase is not Phase.QUEUED:
+            return
+        rec = live.record
+        await self._event(
+            rec.id,
+            "moved",
+            from_queue=event.from_queue,
+            to_queue=event.to_queue,
+            to_agent=event.to_agent,
+        )
+        if event.to_queue == event.from_queue:
+            return
+        rec.queue_id = event.to_queue
+        self._update(rec.id, queue_id=event.to_queue)
+        await self._live.remove_waiting(event.from_queue, rec.id)
+        if rec.queued_at is not None:
+            await self._live.put_waiting(
+                WaitingCall(rec.id, event.to_queue, rec.queued_at, rec.priority, rec.caller_number)
+            )
+            await self._live.incr(event.to_queue, utc_day(rec.queued_at), "offered")
+        logger.info(
+            "call moved call_id=%s from=%s to=%s agent=%s",
+            rec.id, event.from_queue, event.to_queue, event.to_agent,
+        )  # fmt: skip
+
     async def on_offer_withdrawn(self, command: m.WithdrawOffer) -> None:
         await self._notifier.to_agent(
             command.agent_id,

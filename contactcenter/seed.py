@@ -61,13 +61,14 @@ async def seed_demo(db: Database, n_agents: int, n_customers: int = 60, seed: in
             await db.users.add(
                 name, f"Agent {i}", Role.AGENT, password_hash, f"PJSIP/{1000 + i}", ["support"]
             )
-    for name, role in (
-        ("supervisor", Role.SUPERVISOR),
-        ("manager", Role.MANAGER),
-        ("admin", Role.ADMIN),
+    # The supervisor has a phone, for listen / whisper / barge.
+    for name, role, endpoint in (
+        ("supervisor", Role.SUPERVISOR, "PJSIP/2001"),
+        ("manager", Role.MANAGER, None),
+        ("admin", Role.ADMIN, None),
     ):
         if await db.users.get_by_username(name) is None:
-            await db.users.add(name, name.title(), role, password_hash)
+            await db.users.add(name, name.title(), role, password_hash, endpoint)
     numbers = []
     tiers = list(ValueTier)
     for i in range(n_customers):

@@ -803,3 +803,75 @@ async def test_caller_hangs_up_during_a_consultation(system: RunningSystem) -> N
     finally:
         await first.stop()
         await second.stop()
+
+
+class Console(Desktop):
+    """The supervisor console's Socket.IO namespace, driven by hand."""
+
+    async def start(self) -> None:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{self.base_url}/api/auth/login",
+                json={"username": self.username, "password": DEMO_PASSWORD},
+            ) as resp,
+        ):
+            token = (await resp.json())["token"]
+        await self.sio.connect(
+            self.base_url,
+            namespaces=["/supervisor"],
+            auth={"token": token},
+            transports=["websocket"],
+        )
+
+    async def call(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        ack: dict[str, Any] = await self.sio.call(
+            event, payload, namespace="/supervisor", timeout=WAIT_S
+        )
+        return ack
+
+
+async def test_supervisor_moves_a_waiting_call_to_one_agent_and_listens_in(
+    system: RunningSystem,
+) -> None:
+    """The console's move and listen reach the ACD and the PBX, and the history shows both."""
+    first = Desktop(system.base_url, system.data.agents[0])
+    second = Desktop(system.base_url, system.data.agents[1])
+    console = Console(system.base_url, "supervisor")
+    for client in (first, second, console):
+        await client.start()
+    try:
+        number = system.data.known_numbers[1]
+        placed = asyncio.ensure_future(system.pbx.place_call(number, "100", 30.0, 30.0))
+        await _until(lambda: bool(system.runtime.calls.active), "the call to arrive")
+        call_id = next(iter(system.runtime.calls.active))
+        await _until(
+            lambda: system.runtime.acd.core.position(call_id) == 1, "the call to wait in the queue"
+        )
+        refused = await console.call("call.move", {"call_id": call_id, "to_agent": "nobody"})
+        assert refused["ok"] is False
+        await console.ok("call.move", {"call_id": call_id, "to_agent": system.data.agents[1]})
+        # Directed to the second agent: the first, Ready first, is not offered it.
+        await first.ok("agent.ready", {})
+        await asyncio.sleep(0.5)
+        assert first.got("call.offered") == []
+        await second.ok("agent.ready", {})
+        await _until(lambda: bool(second.got("call.offered")), "the offer to the chosen agent")
+        await second.ok("call.answer", {"call_id": call_id})
+        await _until(lambda: bool(second.got("call.answered")), "the answer")
+        truth = system.pbx.truth.calls[-1]
+        await console.ok("call.spy", {"agent_id": system.data.agents[1], "mode": "listen"})
+        await _until(lambda: bool(truth.spied_by), "ChanSpyStart on the PBX")
+        assert truth.spied_by == ["PJSIP/2001:q"]
+        await second.ok("call.hangup", {"call_id": call_id})
+        await placed
+        _, kinds = await _history(system, call_id)
+        assert kinds.count("moved") == 1 and kinds.count("spy_started") == 1
+        events = await system.runtime.db.calls.events(call_id)
+        moved = next(e for e in events if e.kind == "moved")
+        assert moved.data["to_agent"] == system.data.agents[1]
+        audit = await system.runtime.db.supervisor_audit.recent()
+        assert {(a.action, a.outcome) for a in audit} >= {("move", "done"), ("listen", "done")}
+    finally:
+        for client in (first, second, console):
+            await client.stop()
