@@ -30,6 +30,7 @@ from contactcenter.agents import AgentService
 from contactcenter.auth import TokenSigner
 from contactcenter.bus import EventBus
 from contactcenter.call_service import CallService
+from contactcenter.callback_dialer import CallbackDialer
 from contactcenter.callbacks import CallbackService
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.errors import ContactCenterError, InvalidRequest
@@ -74,6 +75,7 @@ class Runtime:
     sio: socketio.AsyncServer
     writer: HistoryWriter
     wallboard: Wallboard
+    callbacks: CallbackService
 
 
 # How long a stopping server waits for requests in flight (API requests are short; an open
@@ -317,6 +319,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     inbound = InboundHandler(settings, clock, calls, registry)
     agi = FastAgiServer({"inbound": inbound, "outbound": inbound.outbound})
     callbacks = CallbackService(settings, clock, db.callbacks)
+    CallbackDialer(settings, callbacks, calls, bus)
     await callbacks.start()
     app[CALLBACKS] = callbacks
     await agi.start(settings.agi.host, settings.agi.port)
@@ -324,7 +327,20 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await ami.start()
     wallboard.start()
     app[RUNTIME] = Runtime(
-        settings, clock, db, live, bus, acd, calls, agents, agi, ami, sio, writer, wallboard
+        settings,
+        clock,
+        db,
+        live,
+        bus,
+        acd,
+        calls,
+        agents,
+        agi,
+        ami,
+        sio,
+        writer,
+        wallboard,
+        callbacks,
     )
     logger.info(
         "contactcenter up: http %s:%s, FastAGI %s:%s, AMI %s",

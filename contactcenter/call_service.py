@@ -116,6 +116,8 @@ class LiveCall:
     prior_talk_s: float = 0.0
     talk_from: float | None = None
     hold_base_s: float = 0.0
+    # A callback keeps the place its request had in the queue (the ACD's FCFS order).
+    place_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -215,7 +217,9 @@ class CallService:
         )
         await self._live.incr(queue_id, utc_day(now), "offered")
         await self._bus.publish(CallQueued(rec.id, queue_id, rec.customer_id, rec.priority, now))
-        await self._acd.submit(m.EnqueueCall(rec.id, queue_id, rec.priority))
+        await self._acd.submit(
+            m.EnqueueCall(rec.id, queue_id, rec.priority, enqueued_at=live.place_at)
+        )
 
     async def caller_left(
         self, call_id: CallId, cause: str | None = None, at: float | None = None
@@ -1122,6 +1126,11 @@ class CallService:
         if live.phase is not Phase.DIALING:
             return  # the outbound FastAGI session already took the call
         await self._finish(live, Outcome(event.outcome), event.at, event.cause)
+
+    def record_of(self, call_id: CallId) -> CallRecord | None:
+        """A call in progress or recently ended (None when it is unknown or long gone)."""
+        live = self.active.get(call_id)
+        return live.record if live is not None else self._recent.get(call_id)
 
     def outbound_answered(self, call_id: CallId) -> LiveCall | None:
         """The FastAGI `outbound` session of an originated call started (AMD let it through)."""

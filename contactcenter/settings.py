@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -377,9 +377,6 @@ class DesktopSettings(_Section):
 class CallbackSettings(_Section):
     """Callbacks (web requests, agents' callbacks, virtual hold): see contactcenter/callbacks.py."""
 
-    # agent_first: an agent takes the callback, then the customer is dialled;
-    # caller_first: the customer is dialled, and connected to the next agent when they answer.
-    mode: Literal["agent_first", "caller_first"] = "agent_first"
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
     retry_delay_s: Annotated[float, Field(ge=1)] = 600.0
     max_days_ahead: Annotated[int, Field(ge=0, le=365)] = 30
