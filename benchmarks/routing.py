@@ -231,8 +231,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decisions", type=int, default=40_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: first)")
+    parser.add_argument(
+        "--redis",
+        default=os.environ.get("CC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        help="Redis for the shared-queue part (benchmarks/routing_redis.py)",
+    )
+    parser.add_argument("--core-only", action="store_true", help="skip the Redis part")
     args = parser.parse_args(argv)
-    result = run_core(args.agents, args.skills, args.waiting, args.decisions, args.seed, args.cpu)
+    core = run_core(args.agents, args.skills, args.waiting, args.decisions, args.seed, args.cpu)
+    result: dict[str, object] = {"core": core}
+    met = bool(core["target_met"])
+    if not args.core_only:
+        from benchmarks.routing_redis import run_redis
+
+        redis = run_redis(
+            redis_url=args.redis, agents=args.agents, skills=args.skills, waiting=args.waiting
+        )
+        result["redis"] = redis
+        met = met and bool(redis["target_met"])
+    result["target_met"] = met
     print(json.dumps(result))
     return 0
 
