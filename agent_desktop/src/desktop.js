@@ -256,12 +256,14 @@ function showNotice(message) {
 
 function onAgentState(state) {
   model.agent = { ...state, receivedAt: nowS() };
-  if (state.state === "on_call" && state.call_id) {
+  // On hold is still in the call (the ACD's on_hold state): keep the call and its controls.
+  const inCall = state.state === "on_call" || state.state === "on_hold";
+  if (inCall && state.call_id) {
     // After a reload there was no call.answered: the state tells which call is connected.
     if (!model.activeCall || model.activeCall.id !== state.call_id) {
       model.activeCall = { id: state.call_id, answered_at: state.since, caller_number: null };
     }
-  } else if (state.state !== "on_call" && model.activeCall && !model.wrapup) {
+  } else if (!inCall && model.activeCall && !model.wrapup) {
     model.activeCall = null;
   }
   const idle = ["ready", "not_ready", "logged_out"].includes(state.state);
@@ -432,7 +434,7 @@ function renderStatus() {
   ui.stateForced.hidden = !agent?.forced_by;
   ui.stateForced.textContent = agent?.forced_by ? `set by ${agent.forced_by}` : "";
   ui.callsToday.textContent = String(agent?.calls_today ?? 0);
-  const busy = state === "ringing" || state === "on_call";
+  const busy = state === "ringing" || state === "on_call" || state === "on_hold";
   ui.ready.disabled =
     !agent ||
     !connected ||

@@ -295,7 +295,12 @@ async def test_an_agent_cannot_act_on_another_agents_call(system: RunningSystem)
             ),
         ):
             ack = await other.call(event, payload)
-            assert ack == {"ok": False, "error": "this call is not yours", "field": None}, event
+            assert ack == {
+                "ok": False,
+                "error": "this call is not yours",
+                "field": None,
+                "forbidden": True,
+            }, event
         truth = system.pbx.truth.calls[-1]
         assert truth.holds == 0 and truth.muted is None and truth.dtmf_sent == ""
         await owner.ok("call.hangup", {"call_id": call_id})
@@ -576,15 +581,14 @@ async def test_waiting_caller_hears_position_and_takes_a_callback(tmp_path: Path
         second = await system.pbx.place_call("5559992", "100", 10.0, 1.0, digits=["", "1"])
         await first
         assert second.hung_up_by == "server" and second.answered_at is None
-        # second in line: "there are" 1 "calls waiting", then the offer (no answer), then
-        # once the first caller left: "you are next", the offer, 1, the confirmation
-        assert second.heard[:4] == [
-            "queue-thereare",
-            "1",
-            "queue-callswaiting",
-            "cc-callback-offer",
-        ]
-        assert second.heard[-3:] == ["queue-youarenext", "cc-callback-offer", "cc-callback-confirm"]
+        # second in line: "there are" 1 "calls waiting", the estimated wait (no answers yet:
+        # the queue's default handle time per logged-in agent, over a minute), then the offer
+        # (no answer); once the first caller left: "you are next", the offer, 1, the confirmation
+        heard = second.heard
+        assert heard[:4] == ["queue-thereare", "1", "queue-callswaiting", "queue-holdtime"]
+        assert int(heard[4]) >= 1 and heard[5:7] == ["queue-minutes", "cc-callback-offer"]
+        assert "queue-youarenext" in heard[7:]
+        assert heard[-2:] == ["cc-callback-offer", "cc-callback-confirm"]
         assert len(requested) == 1
         call_id = requested[0].call_id
         assert requested[0].number == "5559992"
