@@ -154,10 +154,23 @@ async def test_a_supervisor_forces_an_agent_not_ready_and_the_agent_sees_it(
         shot = artifacts / "supervisor-console.png"
         await console.screenshot(path=str(shot), full_page=True)
 
-        await row.get_by_test_id("btn-listen").click()
-        await expect(console.get_by_test_id("action-result")).to_contain_text("not available")
+        await row.get_by_test_id("btn-listen").click()  # agent1 has no call: refused, says why
+        await expect(console.get_by_test_id("action-result")).to_contain_text(
+            "not on a connected call"
+        )
+        await other.get_by_test_id("btn-listen").click()
+        # the supervisor's phone (PJSIP/2001) is rung into ChanSpy on the agent's call
+        await expect(console.get_by_test_id("action-result")).to_contain_text(
+            "listen on", timeout=10_000
+        )
+        for _ in range(100):  # ChanSpyStart follows once the supervisor's phone answers
+            if any(t.spied_by for t in system.pbx.truth.calls):
+                break
+            await asyncio.sleep(0.1)
+        assert any(t.spied_by == ["PJSIP/2001:q"] for t in system.pbx.truth.calls)
         entries = await system.runtime.db.supervisor_audit.recent(10)
-        assert [(e.action, e.agent_id, e.outcome) for e in entries][:2] == [
+        assert [(e.action, e.agent_id, e.outcome) for e in entries][:3] == [
+            ("listen", "agent2", "done"),
             ("listen", "agent1", "refused"),
             ("force_state", "agent1", "done"),
         ]

@@ -262,9 +262,9 @@ async def test_supervisor_actions_follow_roles_and_teams_and_are_audited(
     out = await blue.wait_for("agent.logged_out")
     assert out["by"] == "blue_lead"
 
-    # Move and listen/whisper/barge are not wired in this server yet: a clear refusal.
+    # Listening in on an agent who has no call: a clear refusal.
     missing = await sup.call("call.spy", {"agent_id": "agent1", "mode": "listen"})
-    assert missing["ok"] is False and "not available" in missing["error"]
+    assert missing["ok"] is False and "not on a connected call" in missing["error"]
     bad_mode = await sup.call("call.spy", {"agent_id": "agent1", "mode": "record"})
     assert bad_mode["ok"] is False and bad_mode["field"] == "mode"
 
