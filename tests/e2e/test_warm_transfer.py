@@ -5,48 +5,19 @@ pop, and hangs up. The call history shows one call, transferred once, ending wit
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from contactcenter.harness import RunningSystem, running_system
 from contactcenter.ids import CallId
 from contactcenter.records import Outcome
 from contactcenter.seed import DEMO_PASSWORD
 from contactcenter.settings import AgiSettings, HttpSettings, QueueSettings, Settings
-from tests.conftest import require_service
-
-CHROMIUM = os.environ.get("CC_TEST_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(os.environ.get("CC_TEST_ARTIFACTS", "test-artifacts"))
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        require_service("chromium", f"{CHROMIUM} not found (apt-get install chromium)")
-    return CHROMIUM
-
-
-@pytest.fixture
-def artifacts() -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
-
-
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=chromium,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        await browser.close()
 
 
 @pytest.fixture
