@@ -207,9 +207,9 @@ class AgentNamespace(_CommandNamespace):
         pending = self._agents.pending_disposition.get(user.agent_id)
         if pending is not None and not any(e == "call.ended" for e, _ in resumed):
             # Logged in again with a required disposition still missing: show its form.
-            record = self._calls._recent.get(pending)
+            record = self._calls.record_of(pending)
             if record is not None:
-                await self.emit("call.ended", self._calls._ended_payload(record), to=sid)
+                await self.emit("call.ended", self._calls.ended_payload(record), to=sid)
         logger.info("desktop connected agent_id=%s sid=%s", user.agent_id, sid)
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:

@@ -292,7 +292,7 @@ class CallService:
             "offer_timeout_s": queue.offer_timeout_s,
         }
 
-    def _ended_payload(self, rec: CallRecord) -> dict[str, Any]:
+    def ended_payload(self, rec: CallRecord) -> dict[str, Any]:
         queue = self._queue_of(rec)
         return {
             "call": call_json(rec),
@@ -320,7 +320,7 @@ class CallService:
             return []
         recent = self._recent.get(call_id)
         if view.state is AgentState.WRAP_UP and recent is not None:
-            return [("call.ended", self._ended_payload(recent))]
+            return [("call.ended", self.ended_payload(recent))]
         return []
 
     async def on_overflow(self, event: m.CallOverflowed) -> None:
@@ -731,7 +731,7 @@ class CallService:
             transferred=rec.transferred,
             talk_s=rec.talk_s,
         )
-        await self._notifier.to_agent(agent_id, "call.ended", self._ended_payload(rec))
+        await self._notifier.to_agent(agent_id, "call.ended", self.ended_payload(rec))
         await self._live.put_waiting(
             WaitingCall(call_id, queue_id, now, rec.priority, rec.caller_number)
         )
@@ -896,7 +896,7 @@ class CallService:
         await self._acd.submit(m.CallFinished(call_id, agent_id))
         self._remember(replace(rec))
         self._last_call_of_agent[agent_id] = call_id
-        await self._notifier.to_agent(agent_id, "call.ended", self._ended_payload(rec))
+        await self._notifier.to_agent(agent_id, "call.ended", self.ended_payload(rec))
         rec.agent_id = new_agent
         self._last_call_of_agent[new_agent] = call_id
         self._update(call_id, agent_id=new_agent)
@@ -1274,7 +1274,7 @@ class CallService:
             if rec.answered_at is not None:
                 self._agents.call_handled(agent_id)
             await self._acd.submit(m.CallFinished(rec.id, agent_id))
-            await self._notifier.to_agent(agent_id, "call.ended", self._ended_payload(rec))
+            await self._notifier.to_agent(agent_id, "call.ended", self.ended_payload(rec))
         await self._bus.publish(CallEnded(rec.id, agent_id, rec.queue_id, outcome.value, now))
 
     async def wrap_finished(self, agent_id: AgentId, at: float) -> None:

@@ -414,7 +414,7 @@ class CallLinker:
         self, user: User, call_id: CallId, customer_id: CustomerId
     ) -> dict[str, Any]:
         live = self._calls.active.get(call_id)
-        record = live.record if live is not None else self._calls._recent.get(call_id)
+        record = self._calls.record_of(call_id)
         if record is None:
             raise NotFound(f"no call {call_id} in progress or in wrap-up")
         if user.role is Role.AGENT and not (
