@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
 from typing import Literal, get_args
@@ -136,6 +136,30 @@ class BusinessHours:
             if start <= minute < end:
                 return "open"
         return "after_hours"
+
+    def next_open(self, now: float) -> float | None:
+        """The first moment at or after epoch time `now` when the queue is open by its hours
+        and holidays (`now` itself when open). None when it never opens within a year."""
+        if self.status(now) == "open":
+            return now
+        local = self.local(now)
+        minute_now = local.hour * 60 + local.minute
+        for ahead in range(367):
+            day = local.date() + timedelta(days=ahead)
+            if day in self.holidays:
+                continue
+            if self.weekly is None:
+                starts = [0]
+            else:
+                starts = sorted(start for start, _ in self.weekly.get(day.weekday(), ()))
+            for start in starts:
+                if ahead == 0 and start <= minute_now:
+                    continue  # already past (a range still open now returned above)
+                midnight = datetime.combine(day, time(0), tzinfo=self.tz)
+                # wall-clock minutes: a DST change that day shifts the instant, as it should
+                opening = midnight.replace(hour=start // 60, minute=start % 60)
+                return max(now, opening.timestamp())
+        return None
 
 
 @dataclass(frozen=True, slots=True)

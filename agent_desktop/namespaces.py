@@ -201,7 +201,7 @@ class AgentNamespace(_CommandNamespace):
         if state is not None:
             await self.emit("agent.state", state, to=sid)
         await self.emit("agent.config", self._config, to=sid)
-        resumed = self._calls.resume(user.agent_id)
+        resumed = await self._calls.resume(user.agent_id)
         for event, payload in resumed:
             await self.emit(event, payload, to=sid)
         pending = self._agents.pending_disposition.get(user.agent_id)

@@ -12,7 +12,7 @@ from typing import Any
 from acd import messages as m
 from acd.errors import AcdError
 from acd.model import AgentState
-from contactcenter.acd_service import AcdService
+from contactcenter.acd_service import Acd
 from contactcenter.bus import EventBus
 from contactcenter.call_service import AgentNotifier
 from contactcenter.clock import Clock, utc_day
@@ -57,7 +57,7 @@ class AgentService:
     def __init__(
         self,
         clock: Clock,
-        acd: AcdService,
+        acd: Acd,
         live: LiveState,
         history: HistoryWriter,
         bus: EventBus,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -25,19 +25,19 @@ from agent_desktop.namespaces import (
     WallboardNamespace,
 )
 from contactcenter import events as ev
-from contactcenter.acd_service import AcdService
+from contactcenter.acd_service import Acd, AcdService
 from contactcenter.agents import AgentService
 from contactcenter.auth import TokenSigner
 from contactcenter.bus import EventBus
 from contactcenter.call_service import CallService
 from contactcenter.callback_dialer import CallbackDialer
-from contactcenter.callbacks import CallbackService
+from contactcenter.callbacks import CallbackService, CallbackSource
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.errors import ContactCenterError, InvalidRequest
 from contactcenter.history_writer import HistoryWriter
 from contactcenter.http_api import API_DEPS, ApiDeps, CallLinker, setup_routes
 from contactcenter.http_callbacks import CALLBACKS, setup_callback_routes
-from contactcenter.ids import AgentId, QueueId
+from contactcenter.ids import AgentId, CallId, CustomerId, QueueId
 from contactcenter.inbound import InboundHandler
 from contactcenter.livestate import open_live_state
 from contactcenter.openapi import build_openapi
@@ -46,6 +46,8 @@ from contactcenter.persistence.db import Database, upgrade
 from contactcenter.ports import LiveState, SpyMode
 from contactcenter.records import User
 from contactcenter.settings import Settings
+from contactcenter.sharedqueue.acd_adapter import SharedAcdService
+from contactcenter.sharedqueue.redis import RedisSharedQueues
 from contactcenter.supervisor import SupervisorService
 from contactcenter.telephony.agi import FastAgiServer
 from contactcenter.telephony.ami import AmiClient
@@ -67,7 +69,7 @@ class Runtime:
     db: Database
     live: LiveState
     bus: EventBus
-    acd: AcdService
+    acd: Acd
     calls: CallService
     agents: AgentService
     agi: FastAgiServer
@@ -142,6 +144,22 @@ def _setup_pages(app: web.Application) -> None:
     app.router.add_static("/static", assets.STATIC_DIR)
 
 
+def _build_acd(settings: Settings, clock: Clock) -> tuple[Acd, Callable[[], Awaitable[None]]]:
+    """The routing backend (setting `routing`) and how to close it."""
+    if not settings.shared_routing:
+        local = AcdService(AcdCore(queue_configs(settings), site_tz=settings.site_tz()), clock)
+        return local, local.close
+    assert settings.redis_url is not None
+    store = RedisSharedQueues(settings.redis_url, prefix=settings.redis_prefix + "acd:")
+    shared = SharedAcdService(store, queue_configs(settings), clock)
+
+    async def close() -> None:
+        await shared.close()
+        await store.close()
+
+    return shared, close
+
+
 async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, clock, sio = app[SETTINGS], app[CLOCK], app[SIO]
     if not assets.assets_built():
@@ -151,7 +169,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     await db.warm()
     live = open_live_state(settings.redis_url, settings.redis_prefix)
     bus = EventBus()
-    acd = AcdService(AcdCore(queue_configs(settings), site_tz=settings.site_tz()), clock)
+    acd, close_acd = _build_acd(settings, clock)
     notifier = SocketNotifier(sio)
     registry = ChannelRegistry()
     writer = HistoryWriter(db.history)
@@ -320,6 +338,20 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     agi = FastAgiServer({"inbound": inbound, "outbound": inbound.outbound})
     callbacks = CallbackService(settings, clock, db.callbacks)
     CallbackDialer(settings, callbacks, calls, bus)
+
+    async def closed_queue_callback(
+        origin: CallId, number: str, queue_id: QueueId, due: float, customer: CustomerId | None
+    ) -> None:
+        await callbacks.request(
+            number,
+            queue_id,
+            preferred_at=due,
+            customer_id=customer,
+            note=f"asked for while the queue was closed (call {origin})",
+            source=CallbackSource.IVR,
+        )
+
+    inbound.closed.schedule_callback = closed_queue_callback
     await callbacks.start()
     app[CALLBACKS] = callbacks
     await agi.start(settings.agi.host, settings.agi.port)
@@ -359,7 +391,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await wallboard.close()
         await callbacks.close()
         await agents.close()
-        await acd.close()
+        await close_acd()
         pump_task.cancel()
         for task in background:
             task.cancel()

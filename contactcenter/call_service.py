@@ -14,8 +14,8 @@ from typing import Any, Literal, Protocol
 
 from acd import messages as m
 from acd.errors import AcdError
-from acd.model import AgentState
-from contactcenter.acd_service import AcdService
+from acd.model import AgentState, QueueStatus
+from contactcenter.acd_service import Acd
 from contactcenter.bus import EventBus
 from contactcenter.clock import Clock, utc_day
 from contactcenter.errors import (
@@ -142,7 +142,7 @@ class CallService:
         calls: CallRepository,
         customers: CustomerRepository,
         live: LiveState,
-        acd: AcdService,
+        acd: Acd,
         bus: EventBus,
         control: CallControl,
         notifier: AgentNotifier,
@@ -249,6 +249,27 @@ class CallService:
         await self._acd.submit(m.RemoveCall(call_id))
         await self._finish(live, outcome, now, cause, wait_s=wait)
 
+    async def queue_status(self, queue_id: QueueId) -> QueueStatus:
+        """Whether the queue takes calls now (the ACD's view: hours, holidays, agents)."""
+        return await self._acd.queue_status(queue_id)
+
+    async def refuse(
+        self, call_id: CallId, queue_id: QueueId, outcome: Outcome, status: QueueStatus
+    ) -> None:
+        """The call never entered its queue because the queue was not open: it ends with
+        `outcome` (closed, voicemail, callback_requested); the reason is its hangup cause."""
+        live = self.active.get(call_id)
+        if live is None or live.phase is Phase.ENDED:
+            return
+        rec = live.record
+        rec.queue_id = queue_id
+        self._update(call_id, queue_id=queue_id)
+        action = status.action.kind if status.action is not None else None
+        await self._event(
+            call_id, "queue_closed", queue=queue_id, reason=status.reason, action=action
+        )
+        await self._finish(live, outcome, self._clock.now(), f"queue {status.reason}")
+
     async def fail(self, call_id: CallId, reason: str) -> None:
         """The safety net: the call could not be handled; record it as failed."""
         live = self.active.get(call_id)
@@ -301,11 +322,11 @@ class CallService:
             "disposition_required": queue.disposition_required if queue else False,
         }
 
-    def resume(self, agent_id: AgentId) -> list[tuple[str, dict[str, Any]]]:
+    async def resume(self, agent_id: AgentId) -> list[tuple[str, dict[str, Any]]]:
         """What a desktop that (re)connects needs to pick up where it was: the pop of a call
         ringing for the agent, the call they are on, or the call they are wrapping up."""
         try:
-            view = self._acd.core.agent_state(agent_id)
+            view = await self._acd.agent_view(agent_id)
         except AcdError:
             return []
         call_id = view.call_id
@@ -413,17 +434,19 @@ class CallService:
         if not endpoint:
             raise InvalidRequest("your user has no phone endpoint configured", "endpoint")
         rec = live.record
-        # The ACD decides synchronously (before the first await), and the call is taken for
-        # this agent in the same step: a caller who hangs up from now on is handled on the
-        # connecting path, never half here and half there.
-        try:
-            accepted = self._acd.decide(m.AcceptOffer(call_id, agent_id))
-        except AcdError as exc:
-            raise NotFound(f"this call is not offered to you: {exc}") from exc
+        # The call is taken for this agent BEFORE the ACD's answer (which may be a round trip
+        # to the shared store): a caller who hangs up from now on is handled on the connecting
+        # path, never half here and half there. A refusal gives the call back.
         live.phase = Phase.CONNECTING
         rec.agent_id = agent_id
+        try:
+            await self._acd.submit(m.AcceptOffer(call_id, agent_id))
+        except AcdError as exc:
+            if self.active.get(call_id) is live and live.phase is Phase.CONNECTING:
+                live.phase = Phase.QUEUED
+                rec.agent_id = None
+            raise NotFound(f"this call is not offered to you: {exc}") from exc
         self._last_call_of_agent[agent_id] = call_id
-        await accepted
         if not await self._live.claim_agent(agent_id, call_id):
             # Another server process gave this agent a call meanwhile.
             await self._requeue(live, agent_id)
@@ -761,12 +784,16 @@ class CallService:
         """The target agent must be Ready; they are taken out of routing (Not Ready, reason
         `consult`) for the consultation."""
         try:
-            view = self._acd.core.agent_state(target)
+            view = await self._acd.agent_view(target)
         except AcdError as exc:
             raise InvalidRequest(f"agent {target!r} is not logged in", "target.id") from exc
         if view.state is not AgentState.READY:
             raise InvalidRequest(f"agent {target!r} is not ready ({view.state})", "target.id")
-        await self._acd.decide(m.AgentNotReady(target, CONSULT))
+        await self._acd.submit(m.AgentNotReady(target, CONSULT))
+        after = await self._acd.agent_view(target)
+        if after.state is not AgentState.NOT_READY or after.reason != CONSULT:
+            # The ACD gave the agent a call between the look and the reservation.
+            raise InvalidRequest(f"agent {target!r} is not ready ({after.state})", "target.id")
         if not await self._live.claim_agent(target, call_id):
             await self._acd.submit(m.AgentReady(target))
             raise InvalidRequest(f"agent {target!r} already has a call", "target.id")
@@ -1005,20 +1032,16 @@ class CallService:
 
     # --- waiting callers: position, estimated wait, callback ------------------------------
 
-    def position(self, call_id: CallId) -> int | None:
+    async def position(self, call_id: CallId) -> int | None:
         """1-based place of a waiting call in its queue's routing order (None: not waiting)."""
         live = self.active.get(call_id)
         if live is None or live.phase is not Phase.QUEUED or live.record.queue_id is None:
             return None
-        return self._acd.core.position(call_id)
+        return await self._acd.position(call_id)
 
-    def estimated_wait_s(self, call_id: CallId) -> float | None:
+    async def estimated_wait_s(self, call_id: CallId) -> float | None:
         """The ACD's estimate of the remaining wait, when the ACD offers one."""
-        try:
-            value = self._acd.core.estimated_wait_s(call_id, self._clock.now())
-        except AcdError:
-            return None
-        return float(value) if value is not None else None
+        return await self._acd.estimated_wait_s(call_id)
 
     async def request_callback(self, call_id: CallId) -> bool:
         """A waiting caller pressed 1 for a callback: they leave the queue, the call ends with

@@ -54,6 +54,7 @@ class CallbackSource(StrEnum):
     WEB = "web"
     AGENT = "agent"
     VIRTUAL_HOLD = "virtual_hold"
+    IVR = "ivr"  # a caller who found the queue closed pressed 1 (contactcenter/closed_queue.py)
 
 
 # Outcomes of a callback attempt that end the callback well; every other outcome retries.

@@ -12,7 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from acd.errors import AcdError
-from contactcenter.acd_service import AcdService
+from contactcenter.acd_service import Acd
 from contactcenter.auth import DUMMY_HASH, TokenSigner, verify_password
 from contactcenter.call_service import HISTORY_IN_POP, CallService
 from contactcenter.errors import ContactCenterError, Forbidden, InvalidRequest, NotFound
@@ -393,7 +393,7 @@ class CallLinker:
     def __init__(
         self,
         calls: CallService,
-        acd: AcdService,
+        acd: Acd,
         customers: CustomerStore,
         history: CallRepository,
         writer: HistoryWriter,
@@ -404,9 +404,9 @@ class CallLinker:
         self._history = history
         self._writer = writer
 
-    def _rings_for(self, user: User, call_id: CallId) -> bool:
+    async def _rings_for(self, user: User, call_id: CallId) -> bool:
         try:
-            return self._acd.core.agent_state(user.agent_id).call_id == call_id
+            return (await self._acd.agent_view(user.agent_id)).call_id == call_id
         except AcdError:
             return False
 
@@ -418,7 +418,7 @@ class CallLinker:
         if record is None:
             raise NotFound(f"no call {call_id} in progress or in wrap-up")
         if user.role is Role.AGENT and not (
-            record.agent_id == user.agent_id or self._rings_for(user, call_id)
+            record.agent_id == user.agent_id or await self._rings_for(user, call_id)
         ):
             raise Forbidden("this call is not yours")
         customer = await self._customers.get(customer_id)

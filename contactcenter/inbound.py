@@ -8,6 +8,7 @@ import logging
 
 from contactcenter.call_service import CallService, LiveCall, Phase
 from contactcenter.clock import Clock
+from contactcenter.closed_queue import ClosedQueues
 from contactcenter.ids import CallId, QueueId, new_call_id
 from contactcenter.ivr_driver import run_flow
 from contactcenter.records import CallRecord, Direction
@@ -28,6 +29,7 @@ class InboundHandler:
         self._clock = clock
         self._calls = calls
         self._registry = registry
+        self.closed = ClosedQueues(settings, clock, calls)
         self._queue_by_dnid: dict[str, QueueId] = {
             dnid: QueueId(q.id) for q in settings.queues for dnid in q.dnids
         }
@@ -71,7 +73,10 @@ class InboundHandler:
                 await self._calls.fail(call_id, "ivr ended without a queue")
                 return
             record.ivr_path = result.ivr_path
-            await self._calls.enqueue(live, result.queue_id, result.priority)
+            queue_id = await self.closed.route(session, live, result.queue_id)
+            if queue_id is None:
+                return  # the queue was not open and its action ended the call
+            await self._calls.enqueue(live, queue_id, result.priority)
             await self._hold(session, live)
         except (AgiChannelDead, AgiConnectionClosed) as exc:
             logger.info("caller gone call_id=%s: %s", call_id, exc)
@@ -102,7 +107,7 @@ class InboundHandler:
     async def _prompt(self, session: AgiSession, live: LiveCall) -> bool:
         """Position, estimated wait, callback offer. True if the caller took the callback."""
         call_id = live.record.id
-        position = self._calls.position(call_id)
+        position = await self._calls.position(call_id)
         if position is not None:
             if position == 1:
                 await session.stream_file("queue-youarenext")
@@ -110,7 +115,7 @@ class InboundHandler:
                 await session.stream_file("queue-thereare")
                 await session.say_number(position - 1)
                 await session.stream_file("queue-callswaiting")
-        wait = self._calls.estimated_wait_s(call_id)
+        wait = await self._calls.estimated_wait_s(call_id)
         if wait is not None and wait >= 60 and _waiting(live):
             await session.stream_file("queue-holdtime")
             await session.say_number(round(wait / 60))

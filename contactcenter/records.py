@@ -35,6 +35,9 @@ class Outcome(StrEnum):
     OVERFLOWED = "overflowed"
     CALLBACK_REQUESTED = "callback_requested"
     VOICEMAIL = "voicemail"
+    # The queue was not open (after hours, holiday, or no agent logged in) and its action
+    # told the caller so and ended the call (docs/metrics.md).
+    CLOSED = "closed"
     FAILED = "failed"
     # outbound
     ANSWERED_HUMAN = "answered_human"

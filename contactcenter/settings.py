@@ -12,7 +12,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -82,6 +82,10 @@ class Settings(BaseModel):
     redis_url: str | None = None
     # Prefix of every live-state key in Redis (several sites can share one Redis).
     redis_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "cc:"
+    # Where the ACD's queues, agent states and assignments live: "memory" (this process
+    # alone), "redis" (shared by every server node on `redis_url`, each assignment one atomic
+    # Lua script), or "auto": redis when `redis_url` is set, memory otherwise.
+    routing: Literal["auto", "memory", "redis"] = "auto"
     log_level: str = "INFO"
     # The site's IANA timezone: when "least calls today" restarts, and the default timezone
     # of queues' business hours.
@@ -178,7 +182,14 @@ class Settings(BaseModel):
             raise ValueError(f"queue ids must be unique, got {ids}")
         if self.default_queue not in ids:
             raise ValueError(f"default_queue {self.default_queue!r} is not one of the queues {ids}")
+        if self.routing == "redis" and not self.redis_url:
+            raise ValueError("routing = 'redis' needs redis_url")
         return self
+
+    @property
+    def shared_routing(self) -> bool:
+        """Whether the ACD routes through the Redis shared queues (see `routing`)."""
+        return self.routing == "redis" or (self.routing == "auto" and bool(self.redis_url))
 
     def queue_configs(self) -> dict[QueueId, QueueConfig]:
         """Every queue as the ACD core takes it."""

@@ -105,6 +105,13 @@ class CallsSettings(_Section):
     # Sound files (without extension) of the callback offer and its confirmation.
     callback_prompt: str = "cc-callback-offer"
     callback_confirm: str = "cc-callback-confirm"
+    # Played to a caller whose queue is not open, before its action (see QueueSettings
+    # after_hours_action / closed_action): after hours and holidays, and no agent logged in.
+    # A "callback" action then plays `closed_callback_prompt` (press 1: a callback when the
+    # queue opens again).
+    after_hours_prompt: str = "cc-after-hours"
+    closed_prompt: str = "cc-closed"
+    closed_callback_prompt: str = "cc-closed-callback-offer"
 
 
 class AuthSettings(_Section):
@@ -142,6 +149,11 @@ class QueueSettings(_Section):
     overflow_when_ewt_exceeds_s: NonNegative | None = None
     # Handle time the estimated wait assumes before the queue has a measured answer rate.
     ewt_default_handle_s: Annotated[float, Field(gt=0)] = 180.0
+    # The mailbox of the "voicemail" action (app_voicemail's mailbox[@context]); default
+    # "<queue id>@default".
+    voicemail_box: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(@[A-Za-z0-9_.-]+)?$")] | None = (
+        None
+    )
     # Business hours: IANA timezone (default: the site's `timezone`), weekly opening hours
     # (hours = { mon = ["09:00-12:30", "13:30-18:00"], ... }; a day not named is closed; no
     # `hours` at all: open around the clock), holiday dates, and what to do when closed:

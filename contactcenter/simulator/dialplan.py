@@ -1,10 +1,12 @@
 """The shipped dialplan (config/asterisk/extensions.conf), run for one simulated call:
 
 [cc-inbound]  1 NoOp, 2 Set(CC_DNID), 3 AGI(agi://server/inbound,${EXTEN}),
-              4/5 GotoIf CC_ACTION empty or "fallback" -> cc-fallback, 6 Hangup
+              4/5 GotoIf CC_ACTION empty or "fallback" -> cc-fallback,
+              6 GotoIf "voicemail" -> cc-voicemail, 7 Hangup
 [cc-connect]  s,1 NoOp, 2 Dial(${CC_ENDPOINT},${CC_RING_TIMEOUT}), 3 GotoIf ANSWER -> done,
               4 AGI(.../inbound,${CC_DNID}) (the server queues again), 5 GotoIf -> fallback,
               6 (done) Hangup
+[cc-voicemail] s,1 NoOp, 2 VoiceMail(${CC_VOICEMAIL},u) (the caller speaks), 3 Hangup
 [cc-fallback] Answer, Playback, Queue(cc-fallback): nobody answers here, the caller waits
 [cc-hold]     MusicOnHold until the next Redirect, or an AMI Bridge with the parked agent leg
 [cc-agent-hold] the agent's leg waits (Wait) while the caller is on hold
@@ -126,8 +128,24 @@ class _Dialplan:
         self.exten(priority, "GotoIf", f'$["{action}" = ""]?cc-fallback,s,1')
         if action in ("", "fallback"):
             return self.fallback
-        self.exten(priority + 2, "Hangup", "")
+        self.exten(priority + 2, "GotoIf", f'$["{action}" = "voicemail"]?cc-voicemail,s,1')
+        if action == "voicemail":
+            return self.voicemail
+        self.exten(priority + 3, "Hangup", "")
         self.call.request_hangup("server", 16)
+        return None
+
+    async def voicemail(self) -> Step | None:
+        """[cc-voicemail]: the caller leaves a message in CC_VOICEMAIL, then hangs up."""
+        box = self.chan.variables.get("CC_VOICEMAIL", "")
+        self.chan.goto("cc-voicemail", "s", 1)
+        self.exten(1, "NoOp", f"contactcenter voicemail {box}")
+        self.exten(2, "VoiceMail", f"{box},u")
+        self.call.truth.voicemail = box
+        await asyncio.sleep(self.pbx.settings.timing.prompt_s)  # the message
+        if self.call.hangup_by is None:
+            self.exten(3, "Hangup", "")
+            self.call.request_hangup("server", 16)
         return None
 
     async def inbound_agi(self) -> Step | None:

@@ -44,6 +44,7 @@ class CallTruth:
     recording_stopped: bool = False
     transferred_to: str | None = None
     spied_by: list[str] = field(default_factory=list)
+    voicemail: str | None = None  # the mailbox the caller was sent to ([cc-voicemail])
     heard: list[str] = field(default_factory=list)  # prompts played to the caller over AGI
     # outbound: the Originate's verdict ("answered", "busy", ...) and AMD's
     originate_reason: int | None = None

@@ -601,7 +601,7 @@ async def test_waiting_caller_hears_position_and_takes_a_callback(tmp_path: Path
             c for c in await system.runtime.db.calls.between(0, 4e9) if c.caller_number == "5559991"
         ]
         assert [c.outcome for c in others] == [Outcome.ABANDONED]
-        assert system.runtime.calls.position(call_id) is None
+        assert await system.runtime.calls.position(call_id) is None
 
 
 async def test_blind_transfer_to_a_queue_is_answered_again(system: RunningSystem) -> None:
