@@ -15,12 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contactcenter.agents import AgentService
 from contactcenter.auth import TokenSigner
-from contactcenter.call_service import CallService
+from contactcenter.cluster_calls import AgentCalls
 from contactcenter.errors import ContactCenterError, Forbidden, InvalidRequest
 from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.ports import UserRepository
 from contactcenter.records import Role, User
-from contactcenter.screenpop import call_json
 from contactcenter.supervisor import SupervisorService
 from contactcenter.wallboard import WallboardView, filter_snapshot, wallboard_room, wallboard_view
 
@@ -163,7 +162,7 @@ class AgentNamespace(_CommandNamespace):
         tokens: TokenSigner,
         users: UserRepository,
         agents: AgentService,
-        calls: CallService,
+        calls: AgentCalls,
         config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(AGENT_NS)
@@ -207,9 +206,9 @@ class AgentNamespace(_CommandNamespace):
         pending = self._agents.pending_disposition.get(user.agent_id)
         if pending is not None and not any(e == "call.ended" for e, _ in resumed):
             # Logged in again with a required disposition still missing: show its form.
-            record = self._calls.record_of(pending)
-            if record is not None:
-                await self.emit("call.ended", self._calls.ended_payload(record), to=sid)
+            ended = await self._calls.ended_payload_of(pending)
+            if ended is not None:
+                await self.emit("call.ended", ended, to=sid)
         logger.info("desktop connected agent_id=%s sid=%s", user.agent_id, sid)
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
@@ -230,11 +229,10 @@ class AgentNamespace(_CommandNamespace):
         await self._calls.hangup(user.agent_id, CallId(payload.call_id))
 
     async def _disposition(self, user: User, payload: DispositionPayload) -> dict[str, Any]:
-        record = await self._calls.disposition(
+        body = await self._calls.disposition_json(
             user.agent_id, CallId(payload.call_id), payload.disposition, payload.note
         )
         self._agents.disposition_filed(user.agent_id, CallId(payload.call_id))
-        body = {"call": call_json(record)}
         await self.emit("call.saved", body, room=agent_room(user.agent_id))
         return body
 

@@ -87,7 +87,7 @@ class AgentService:
         self._logout_timers: dict[AgentId, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Set by the app to CallService.wrap_finished: after-call work ends (agent, at).
-        self.wrap_finished_hook: Callable[[AgentId, float], Awaitable[None]] | None = None
+        self.wrap_finished_hook: Callable[[AgentId, float], Awaitable[object]] | None = None
 
     # --- directory (for the call service) ---------------------------------------------------
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
 
 import socketio
 from aiohttp import web
 
-from acd.core import AcdCore
 from acd.model import QueueConfig
 from agent_desktop import assets
 from agent_desktop.namespaces import (
@@ -25,7 +24,7 @@ from agent_desktop.namespaces import (
     WallboardNamespace,
 )
 from contactcenter import events as ev
-from contactcenter.acd_service import Acd, AcdService
+from contactcenter.acd_service import Acd
 from contactcenter.agents import AgentService
 from contactcenter.auth import TokenSigner
 from contactcenter.bus import EventBus
@@ -45,9 +44,8 @@ from contactcenter.openapi_callbacks import add_callback_paths
 from contactcenter.persistence.db import Database, upgrade
 from contactcenter.ports import LiveState, SpyMode
 from contactcenter.records import User
+from contactcenter.routing_backend import build_acd, directory_for, join_cluster
 from contactcenter.settings import Settings
-from contactcenter.sharedqueue.acd_adapter import SharedAcdService
-from contactcenter.sharedqueue.redis import RedisSharedQueues
 from contactcenter.supervisor import SupervisorService
 from contactcenter.telephony.agi import FastAgiServer
 from contactcenter.telephony.ami import AmiClient
@@ -144,22 +142,6 @@ def _setup_pages(app: web.Application) -> None:
     app.router.add_static("/static", assets.STATIC_DIR)
 
 
-def _build_acd(settings: Settings, clock: Clock) -> tuple[Acd, Callable[[], Awaitable[None]]]:
-    """The routing backend (setting `routing`) and how to close it."""
-    if not settings.shared_routing:
-        local = AcdService(AcdCore(queue_configs(settings), site_tz=settings.site_tz()), clock)
-        return local, local.close
-    assert settings.redis_url is not None
-    store = RedisSharedQueues(settings.redis_url, prefix=settings.redis_prefix + "acd:")
-    shared = SharedAcdService(store, queue_configs(settings), clock)
-
-    async def close() -> None:
-        await shared.close()
-        await store.close()
-
-    return shared, close
-
-
 async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, clock, sio = app[SETTINGS], app[CLOCK], app[SIO]
     if not assets.assets_built():
@@ -169,7 +151,8 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     await db.warm()
     live = open_live_state(settings.redis_url, settings.redis_prefix)
     bus = EventBus()
-    acd, close_acd = _build_acd(settings, clock)
+    backend = build_acd(settings, clock)
+    acd = backend.acd
     notifier = SocketNotifier(sio)
     registry = ChannelRegistry()
     writer = HistoryWriter(db.history)
@@ -231,9 +214,21 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         if ami is not None
         else _NoPbx()
     )
+    directory = directory_for(backend, agents)
     calls = CallService(
-        settings, clock, db.calls, db.customers, live, acd, bus, control, notifier, agents, writer
+        settings,
+        clock,
+        db.calls,
+        db.customers,
+        live,
+        acd,
+        bus,
+        control,
+        notifier,
+        directory,
+        writer,
     )
+    call_actions = await join_cluster(backend, calls, agents, db.users)
 
     async def forget(event: ev.CallEnded) -> None:
         ref = registry.get(event.call_id)
@@ -251,7 +246,6 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     acd.on_agent_state = agents.on_agent_state
     acd.on_offer_timed_out = agents.on_offer_timed_out
     acd.on_overflow = calls.on_overflow
-    agents.wrap_finished_hook = calls.wrap_finished
     bus.subscribe(ev.CallConnected, calls.on_connected)
     bus.subscribe(ev.CallHungUp, calls.on_hung_up)
     bus.subscribe(ev.OriginateFinished, calls.on_originate_finished)
@@ -289,7 +283,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         bus.subscribe(event_type, wallboard.on_event)
     bus.subscribe(ev.CallEnded, agents.on_call_ended)
     desktop_config = {"not_ready_reasons": list(settings.desktop.not_ready_reasons)}
-    sio.register_namespace(AgentNamespace(tokens, db.users, agents, calls, desktop_config))
+    sio.register_namespace(AgentNamespace(tokens, db.users, agents, call_actions, desktop_config))
     sio.register_namespace(wallboard_ns)
 
     # move and spy are wired by the lead (None: the events answer "not available").
@@ -298,7 +292,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             raise InvalidRequest("your user has no phone endpoint configured", "endpoint")
         if mode not in ("listen", "whisper", "barge"):
             raise InvalidRequest(f"unknown mode {mode!r}", "mode")
-        await calls.spy(actor.endpoint, agent_id, cast(SpyMode, mode))
+        await call_actions.spy(actor.endpoint, agent_id, cast(SpyMode, mode))
 
     acd.on_call_moved = calls.on_call_moved
     supervisor = SupervisorService(
@@ -391,7 +385,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await wallboard.close()
         await callbacks.close()
         await agents.close()
-        await close_acd()
+        await backend.close()
         pump_task.cancel()
         for task in background:
             task.cancel()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal, Protocol
@@ -163,6 +164,8 @@ class CallService:
         self.active: dict[CallId, LiveCall] = {}
         self._last_call_of_agent: dict[AgentId, CallId] = {}
         self._recent: dict[CallId, CallRecord] = {}
+        # Where an agent's phone is when their desktop is on another node (set by the app).
+        self.endpoint_directory: Callable[[AgentId], Awaitable[str | None]] | None = None
         self._tasks: set[asyncio.Future[None]] = set()
 
     # --- arrival and queueing (driven by the FastAGI inbound handler) -----------------------
@@ -430,7 +433,7 @@ class CallService:
         live = self.active.get(call_id)
         if live is None or live.phase is not Phase.QUEUED:
             raise NotFound("this call is no longer waiting")
-        endpoint = self._agents.endpoint_of(agent_id)
+        endpoint = await self._endpoint_of(agent_id)
         if not endpoint:
             raise InvalidRequest("your user has no phone endpoint configured", "endpoint")
         rec = live.record
@@ -465,6 +468,14 @@ class CallService:
             await self._requeue(live, agent_id)
             raise
         live.released.set()
+
+    async def _endpoint_of(self, agent_id: AgentId) -> str | None:
+        """The agent's phone: from their desktop's session here, else (their desktop is on
+        another node) from their user record."""
+        local = self._agents.endpoint_of(agent_id)
+        if local or self.endpoint_directory is None:
+            return local
+        return await self.endpoint_directory(agent_id)
 
     async def _requeue(self, live: LiveCall, agent_id: AgentId) -> None:
         """The caller could not be connected: the agent goes Not Ready (no wrap-up, no call
@@ -518,6 +529,17 @@ class CallService:
         )
         await self._event(call_id, "dispositioned", agent=agent_id, disposition=disposition)
         return rec
+
+    async def disposition_json(
+        self, agent_id: AgentId, call_id: CallId, disposition: str, note: str
+    ) -> dict[str, Any]:
+        """`disposition`, answered as the desktop's acknowledgement carries it."""
+        return {"call": call_json(await self.disposition(agent_id, call_id, disposition, note))}
+
+    async def ended_payload_of(self, call_id: CallId) -> dict[str, Any] | None:
+        """The wrap-up pop of a call that ended recently (None: not known here)."""
+        rec = self.record_of(call_id)
+        return None if rec is None else self.ended_payload(rec)
 
     def _own_call(self, agent_id: AgentId, call_id: CallId) -> LiveCall:
         live = self.active.get(call_id)
@@ -764,11 +786,11 @@ class CallService:
 
     # --- attended transfer -----------------------------------------------------------------
 
-    def _consult_endpoint(self, kind: str, target: str, agent_id: AgentId) -> str:
+    async def _consult_endpoint(self, kind: str, target: str, agent_id: AgentId) -> str:
         if kind == "agent":
             if target == agent_id:
                 raise InvalidRequest("you cannot transfer a call to yourself", "target.id")
-            endpoint = self._agents.endpoint_of(AgentId(target))
+            endpoint = await self._endpoint_of(AgentId(target))
             if not endpoint:
                 raise InvalidRequest(f"agent {target!r} has no phone endpoint", "target.id")
             return endpoint
@@ -809,7 +831,7 @@ class CallService:
         call_id = rec.id
         if live.consult is not None:
             raise InvalidRequest("a transfer is already in progress on this call", "call_id")
-        endpoint = self._consult_endpoint(kind, target, agent_id)
+        endpoint = await self._consult_endpoint(kind, target, agent_id)
         target_agent = AgentId(target) if kind == "agent" else None
         if target_agent is not None:
             await self._reserve_agent(target_agent, call_id)
@@ -1300,14 +1322,18 @@ class CallService:
             await self._notifier.to_agent(agent_id, "call.ended", self.ended_payload(rec))
         await self._bus.publish(CallEnded(rec.id, agent_id, rec.queue_id, outcome.value, now))
 
-    async def wrap_finished(self, agent_id: AgentId, at: float) -> None:
-        """The agent left wrap-up: the after-call work time goes on their last call."""
+    async def wrap_finished(self, agent_id: AgentId, at: float) -> bool:
+        """The agent left wrap-up: the after-call work time goes on their last call. False
+        when that call is not known here (a cluster asks the other nodes)."""
         call_id = self._last_call_of_agent.pop(agent_id, None)
-        rec = self._recent.get(call_id) if call_id else None
+        if call_id is None:
+            return False
+        rec = self._recent.get(call_id)
         if rec is None or rec.ended_at is None or rec.wrap_s is not None:
-            return
+            return True
         rec.wrap_s = max(0.0, at - rec.ended_at)
         self._update(rec.id, wrap_s=rec.wrap_s)
+        return True
 
     # Ended calls kept for dispositions and wrap-up accounting (bounded).
     _RECENT_MAX = 5000
