@@ -11,7 +11,7 @@ from typing import Any
 
 from acd import messages as m
 from acd.errors import AcdError
-from acd.model import AgentState
+from acd.model import MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, AgentState
 from contactcenter.acd_service import Acd
 from contactcenter.bus import EventBus
 from contactcenter.call_service import AgentNotifier
@@ -123,7 +123,7 @@ class AgentService:
             timer.cancel()
         if info.state == AgentState.LOGGED_OUT.value:
             # The login's state change reaches this desktop through its room.
-            await self._acd.submit(m.AgentLogin(agent_id, frozenset(user.skills)))
+            await self._acd.submit(self._login_message(user))
             if restore is not None:
                 await self._acd.submit(restore)
             return None
@@ -132,6 +132,44 @@ class AgentService:
             await self._acd.submit(m.AgentReady(agent_id))
             return None
         return self.state_payload(agent_id)
+
+    def _login_message(self, user: User) -> m.AgentLogin:
+        """The agent's login with the skills, levels and per-queue penalties of their user
+        record. A penalty for a queue that is no longer configured is dropped (with a warning)
+        rather than refusing the login; so is a level the core would refuse."""
+        agent_id = user.agent_id
+        skills = frozenset(user.skills)
+        levels: dict[str, int] = {}
+        for skill, level in user.skill_levels.items():
+            if skill in skills and MIN_SKILL_LEVEL <= level <= MAX_SKILL_LEVEL:
+                levels[skill] = level
+            else:
+                logger.warning(
+                    "agent_id=%s: level %r of skill %r ignored (not a skill of the agent, or "
+                    "not 1-10)",
+                    agent_id,
+                    level,
+                    skill,
+                )
+        penalties: dict[QueueId, int] = {}
+        for queue, penalty in user.queue_penalties.items():
+            if queue not in self._queue_skills:
+                logger.warning(
+                    "agent_id=%s: penalty %s for queue %r ignored: the queue is not configured",
+                    agent_id,
+                    penalty,
+                    queue,
+                )
+            elif penalty < 0:
+                logger.warning(
+                    "agent_id=%s: penalty %s for queue %r ignored: below 0",
+                    agent_id,
+                    penalty,
+                    queue,
+                )
+            else:
+                penalties[QueueId(queue)] = penalty
+        return m.AgentLogin(agent_id, skills, skill_levels=levels, penalties=penalties)
 
     async def _restored(self, agent_id: AgentId) -> m.Input | None:
         """After a server start: the state to put a logged-in agent back in, from the state

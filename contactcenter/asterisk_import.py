@@ -8,8 +8,10 @@ values keep their leading whitespace, so every value is stripped) and turned int
   `sl_threshold_s` from `servicelevel`); the app_queue `strategy` is kept as a comment, since
   contactcenter routes to the longest-idle skilled agent;
 - a list of agents from the `member =>` lines (`interface,penalty,membername,...`): one agent
-  per interface, its endpoint the interface, a skill per queue it is a member of, and the
-  penalty of each.
+  per interface, its endpoint the interface, a skill per queue it is a member of, and its
+  penalty (>= 0) in each, written as `contactcenter user add ... --penalty QUEUE=N` commands
+  (comments of the settings) and as `[[agents]]` tables (`penalties = { queue = N }`), which
+  become the user records' `queue_penalties`.
 
 Section templates (`[name](!)`, `[name](parent)`) are followed. `#include` is not: import each
 file. A malformed file raises AsteriskImportError naming the file and line.
@@ -227,6 +229,10 @@ def _member(path: Path, line: int, value: str) -> tuple[str, int, str]:
             raise AsteriskImportError(
                 f"{_where(path, line)}: member penalty must be a whole number, got {fields[1]!r}"
             ) from None
+        if penalty < 0:
+            raise AsteriskImportError(
+                f"{_where(path, line)}: member penalty must be 0 or more, got {penalty}"
+            )
     member_name = fields[2] if len(fields) > 2 else ""
     return interface, penalty, member_name
 
@@ -245,8 +251,8 @@ def settings_toml(imported: QueuesImport) -> str:
     the command that creates each one (agents are users, not settings)."""
     out = [
         f"# Imported from {imported.source} by `contactcenter asterisk import`.",
-        "# Merge into your settings file. contactcenter routes each call to the longest-idle",
-        "# Ready agent with the queue's skills; app_queue strategies are kept as comments.",
+        "# Merge into your settings file. contactcenter offers each call to the Ready agents",
+        "# with the queue's skills, lowest penalty first; app_queue strategies are comments.",
         f"default_queue = {_s(imported.queues[0].id)}",
     ]
     for q in imported.queues:
@@ -263,13 +269,17 @@ def settings_toml(imported: QueuesImport) -> str:
         if q.sl_threshold_s is not None:
             out.append(f"sl_threshold_s = {_n(q.sl_threshold_s)}")
     if imported.agents:
-        out += ["", "# Agents (queue members). Create each one as a user:"]
+        out += [
+            "",
+            "# Agents (queue members). Once these queues are in your settings, create each one",
+            "# as a user, with its app_queue penalty per queue:",
+        ]
         for agent in imported.agents:
             skills = " ".join(f"--skill {s}" for s in agent.skills)
-            penalties = ", ".join(f"{q}={p}" for q, p in agent.penalties.items())
+            penalties = " ".join(f"--penalty {q}={p}" for q, p in agent.penalties.items())
             out.append(
                 f"#   contactcenter user add {agent.username} --name {_s(agent.name)} "
-                f"--endpoint {agent.endpoint} {skills}   # penalties: {penalties}"
+                f"--endpoint {agent.endpoint} {skills} {penalties}"
             )
     return "\n".join(out) + "\n"
 

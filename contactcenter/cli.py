@@ -1,4 +1,4 @@
-"""The `contactcenter` command: serve, demo, db upgrade, user add, asterisk import."""
+"""The `contactcenter` command: serve, demo, db upgrade, user add / set, asterisk import."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from contactcenter.errors import ConfigError, ContactCenterError
+from contactcenter.cli_users import add_parsers as add_user_parsers
+from contactcenter.cli_users import add_user, checked_add_args, describe, set_user
+from contactcenter.errors import ConfigError, ContactCenterError, InvalidRequest, NotFound
 from contactcenter.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -49,15 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
     user = sub.add_parser("user", help="manage users")
     user_sub = user.add_subparsers(dest="user_command", required=True)
-    add = user_sub.add_parser("add", help="add a user (asks for the password)")
-    add.add_argument("username")
-    add.add_argument("--role", default="agent", choices=["agent", "supervisor", "manager", "admin"])
-    add.add_argument("--name", default=None, help="display name")
-    add.add_argument(
-        "--endpoint", default=None, help="the agent's Asterisk endpoint, e.g. PJSIP/1001"
-    )
-    add.add_argument("--skill", action="append", default=[], help="a skill (repeatable)")
-    add.add_argument("--config", help="settings file (TOML)")
+    add_user_parsers(user_sub)
     return parser
 
 
@@ -94,8 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(upgrade(settings.database_url))
             print(f"database is up to date: {settings.database_url}")
         elif args.command == "user":
-            password = getpass.getpass(f"password for {args.username}: ")
-            asyncio.run(_add_user(settings, args, password))
+            return _user(settings, args)
     except KeyboardInterrupt:
         return 130
     except ContactCenterError as exc:
@@ -147,22 +140,19 @@ async def _serve(settings: Settings) -> None:
         await runner.cleanup()
 
 
-async def _add_user(settings: Settings, args: argparse.Namespace, password: str) -> None:
-    from contactcenter.auth import hash_password
-    from contactcenter.persistence.db import Database, upgrade
-    from contactcenter.records import Role
-
-    await upgrade(settings.database_url)
-    db = Database(settings.database_url)
+def _user(settings: Settings, args: argparse.Namespace) -> int:
+    """`user add` / `user set`: bad input (a bad skill, level or penalty, an unconfigured
+    queue, an unknown or taken username) is one line on stderr and exit status 2."""
     try:
-        await db.users.add(
-            args.username,
-            args.name or args.username,
-            Role(args.role),
-            hash_password(password),
-            args.endpoint,
-            args.skill,
-        )
-    finally:
-        await db.close()
-    print(f"user {args.username} added")
+        if args.user_command == "add":
+            checked_add_args(settings, args)  # before asking for the password
+            password = getpass.getpass(f"password for {args.username}: ")
+            added = asyncio.run(add_user(settings, args, password))
+            print(f"user added: {describe(added)}")
+        else:
+            changed = asyncio.run(set_user(settings, args))
+            print(f"user changed: {describe(changed)}")
+    except (InvalidRequest, NotFound) as exc:
+        print(f"contactcenter: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -74,6 +74,17 @@ class UserRepository(Protocol):
         password_hash: str,
         endpoint: str | None = None,
         skills: Sequence[str] = (),
+        team: str | None = None,
+        skill_levels: Mapping[str, int] | None = None,
+        queue_penalties: Mapping[str, int] | None = None,
+    ) -> User: ...
+    async def set_routing(
+        self,
+        username: str,
+        *,
+        skills: Sequence[str] | None = None,
+        skill_levels: Mapping[str, int] | None = None,
+        queue_penalties: Mapping[str, int] | None = None,
     ) -> User: ...
     async def list(self, role: Role | None = None) -> list[User]: ...
 

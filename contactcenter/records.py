@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -82,6 +83,10 @@ class User:
     skills: tuple[str, ...] = ()
     active: bool = True
     team: str | None = None  # an agent's team, or the team a supervisor leads
+    # Level (1-10) of some of `skills`; a skill without one counts as 5 (acd DEFAULT_SKILL_LEVEL).
+    skill_levels: Mapping[str, int] = field(default_factory=dict)
+    # Penalty (>= 0, app_queue's member penalty) per queue id; a queue not named: 0.
+    queue_penalties: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def agent_id(self) -> AgentId:

@@ -205,7 +205,19 @@ class Settings(BaseModel):
         raise KeyError(queue_id)
 
 
-_SECTIONS = ("http", "agi", "ami", "auth", "wallboard", "desktop", "calls")
+def _section_names() -> tuple[str, ...]:
+    """Every section of Settings (a field that is itself a model), longest name first so that
+    a section whose name starts another's is matched whole."""
+    names = [
+        name
+        for name, info in Settings.model_fields.items()
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel)
+    ]
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+# The sections CC_<SECTION>_<KEY> variables can set: all of them, read off the model.
+_SECTIONS = _section_names()
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

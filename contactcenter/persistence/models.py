@@ -138,6 +138,9 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))  # argon2 encoded hash
     endpoint: Mapped[str | None] = mapped_column(String(128))
     skills: Mapped[list[str]] = mapped_column(default=list, server_default=EMPTY_LIST)
+    # skill -> level (1-10; a skill without one counts as 5) and queue -> penalty (>= 0).
+    skill_levels: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=EMPTY_DICT)
+    queue_penalties: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=EMPTY_DICT)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # The team an agent belongs to, or that a supervisor leads (supervisors see their team).
     team: Mapped[str | None] = mapped_column(String(64))

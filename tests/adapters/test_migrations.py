@@ -110,3 +110,31 @@ def test_urls_are_given_their_async_driver(given: str, driver: str) -> None:
 def test_unsupported_urls_are_a_config_error(given: str) -> None:
     with pytest.raises(ConfigError, match="database_url"):
         async_url(given)
+
+
+async def test_users_written_before_0005_get_empty_levels_and_penalties(database_url: str) -> None:
+    """0005 adds users.skill_levels and users.queue_penalties; rows already there stay valid."""
+    await upgrade(database_url, "0004")
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO users (username, display_name, role, password_hash, skills)"
+                    " VALUES ('old', 'Old Agent', 'agent', 'h', '[\"support\"]')"
+                )
+            )
+    finally:
+        await engine.dispose()
+
+    await upgrade(database_url)
+
+    async with Database(database_url) as db:
+        old = await db.users.get_by_username("old")
+        assert old is not None
+        assert (old.skills, old.skill_levels, old.queue_penalties) == (("support",), {}, {})
+        changed = await db.users.set_routing(
+            "old", skill_levels={"support": 9}, queue_penalties={"support": 1}
+        )
+        assert await db.users.get_by_username("old") == changed
+        assert (changed.skill_levels, changed.queue_penalties) == ({"support": 9}, {"support": 1})

@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import shlex
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from contactcenter import cli
 from contactcenter.asterisk_import import (
     AsteriskImportError,
     agents_toml,
@@ -15,6 +20,8 @@ from contactcenter.asterisk_import import (
     settings_toml,
 )
 from contactcenter.cli import EXIT_CONFIG, main
+from contactcenter.persistence import Database
+from contactcenter.records import Role, User
 from contactcenter.settings import load_settings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "asterisk"
@@ -93,6 +100,7 @@ def test_a_larger_file_with_templates_and_shared_members(tmp_path: Path) -> None
         ("[support]\nwrapuptime = -3\n", 2, "'wrapuptime' must not be negative"),
         ("[support]\n\nmember => 1001,0,Bob\n", 3, "member needs an interface"),
         ("[support]\nmember => PJSIP/1001,high\n", 2, "penalty must be a whole number"),
+        ("[support]\nstrategy = ringall\nmember => PJSIP/1001,-2\n", 3, "must be 0 or more"),
         ("[general]\n#include queues-extra.conf\n", 2, "'#include' is not followed"),
         ("[sup port]\nstrategy = ringall\n", 1, "cannot be a queue id"),
         ("[a](missing)\nstrategy = ringall\n", 1, "unknown section [missing]"),
@@ -143,3 +151,39 @@ def test_the_command_reports_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFi
     missing = tmp_path / "nope.conf"
     assert main(["asterisk", "import", str(missing)]) == EXIT_CONFIG
     assert f"{missing}: cannot read" in capsys.readouterr().err
+
+
+def test_the_printed_user_commands_create_agents_with_their_penalties(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run the `contactcenter user add` commands the import prints (after merging its queues
+    into a settings file): every member becomes a user with its app_queue penalty per queue."""
+    for name in list(os.environ):
+        if name.startswith("CC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: "pw")
+    imported = parse_queues_conf(LARGE)
+    text = settings_toml(imported)
+    database_url = f"sqlite:///{tmp_path / 'cc.db'}"
+    config = tmp_path / "cc.toml"
+    config.write_text(f"database_url = {json.dumps(database_url)}\n{text}")
+    commands = [
+        shlex.split(line.removeprefix("#"))
+        for line in text.splitlines()
+        if line.startswith("#   contactcenter user add ")
+    ]
+    assert len(commands) == len(imported.agents)
+    for command in commands:
+        assert main([*command[1:], "--config", str(config)]) == 0, capsys.readouterr().err
+
+    async def users() -> dict[str, User]:
+        async with Database(database_url) as db:
+            return {u.endpoint or "": u for u in await db.users.list(Role.AGENT)}
+
+    stored = asyncio.run(users())
+    for agent in imported.agents:
+        user = stored[agent.endpoint]
+        assert (user.username, user.display_name) == (agent.username, agent.name)
+        assert user.queue_penalties == agent.penalties
+        assert list(user.skills) == agent.skills
+    assert stored["PJSIP/2003"].queue_penalties == {"sales": 2, "tech.support-2": 0}

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from contactcenter.cli import main
 from contactcenter.errors import ConfigError
-from contactcenter.settings import load_settings
+from contactcenter.settings import Settings, load_settings
 
 
 def test_defaults_are_the_embedded_setup() -> None:
@@ -89,3 +90,36 @@ def test_cli_exits_2_on_a_missing_settings_file(
 ) -> None:
     assert main(["serve", "--config", str(tmp_path / "nope.toml")]) == 2
     assert "nope.toml" in capsys.readouterr().err
+
+
+def test_callbacks_section_is_set_from_the_environment() -> None:
+    default = load_settings(environ={}).callbacks.max_attempts
+    wanted = default + 2
+    s = load_settings(environ={"CC_CALLBACKS_MAX_ATTEMPTS": str(wanted)})
+    assert s.callbacks.max_attempts == wanted
+    # calls_ is not a prefix of callbacks_: the calls section is left alone
+    assert s.calls == load_settings(environ={}).calls
+
+
+def test_a_bad_callbacks_variable_is_named() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"CC_CALLBACKS_MAX_ATTEMPTS": "many"})
+    assert "CC_CALLBACKS_MAX_ATTEMPTS" in str(err.value)
+    assert "callbacks.max_attempts" in str(err.value)
+
+
+def test_every_section_can_be_set_from_the_environment() -> None:
+    """docs/configuration.md: a key inside any section is CC_<SECTION>_<KEY>. An unknown key
+    of a section is refused as that section's key, which shows the section was recognised
+    (an unrecognised one would be refused as a top-level key instead)."""
+    sections = [
+        name
+        for name, info in Settings.model_fields.items()
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel)
+    ]
+    assert "callbacks" in sections
+    for section in sections:
+        variable = f"CC_{section.upper()}_NO_SUCH_KEY"
+        with pytest.raises(ConfigError) as err:
+            load_settings(environ={variable: "1"})
+        assert f"{section}.no_such_key" in str(err.value), (section, str(err.value))
