@@ -99,3 +99,40 @@ async def running_system(
                 await agent.stop()
         await runner.cleanup()
         await pbx.close()
+
+
+@dataclass(slots=True)
+class RunningNode:
+    """One more server node of a cluster (routing = "redis"), on a running system's PBX."""
+
+    runtime: Runtime
+    base_url: str
+    agi_port: int
+
+
+@asynccontextmanager
+async def running_node(system: RunningSystem) -> AsyncIterator[RunningNode]:
+    """Start another server on the same settings (database, Redis), connected to the same
+    simulated PBX over AMI. The PBX sends each new call's FastAGI to `pbx.agi_port`: point it
+    at a node's `agi_port` to choose which node takes the call."""
+    settings = system.settings.model_copy(
+        update={
+            "ami": system.settings.ami.model_copy(
+                update={"host": "127.0.0.1", "port": system.pbx.ami_port}
+            ),
+            "http": system.settings.http.model_copy(update={"port": 0}),
+            "agi": system.settings.agi.model_copy(update={"port": 0}),
+        }
+    )
+    runner = web.AppRunner(
+        create_app(settings, system.runtime.clock), shutdown_timeout=SHUTDOWN_TIMEOUT_S
+    )
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, settings.http.host, 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        runtime = runner.app[RUNTIME]
+        yield RunningNode(runtime, f"http://{settings.http.host}:{port}", runtime.agi.port)
+    finally:
+        await runner.cleanup()
