@@ -206,7 +206,9 @@ class CallService:
         rec.queued_at = now
         rec.priority += extra_priority
         live.phase = Phase.QUEUED
-        self._update(rec.id, queue_id=queue_id, queued_at=now, priority=rec.priority)
+        self._update(
+            rec.id, queue_id=queue_id, queued_at=now, priority=rec.priority, ivr_path=rec.ivr_path
+        )
         await self._event(rec.id, "queued", queue=queue_id, priority=rec.priority)
         await self._live.put_waiting(
             WaitingCall(
@@ -266,7 +268,7 @@ class CallService:
             return
         rec = live.record
         rec.queue_id = queue_id
-        self._update(call_id, queue_id=queue_id)
+        self._update(call_id, queue_id=queue_id, ivr_path=rec.ivr_path)
         action = status.action.kind if status.action is not None else None
         await self._event(
             call_id, "queue_closed", queue=queue_id, reason=status.reason, action=action

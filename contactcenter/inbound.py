@@ -30,6 +30,7 @@ class InboundHandler:
         self._calls = calls
         self._registry = registry
         self.closed = ClosedQueues(settings, clock, calls)
+        self._menu = settings.ivr.menu()
         self._queue_by_dnid: dict[str, QueueId] = {
             dnid: QueueId(q.id) for q in settings.queues for dnid in q.dnids
         }
@@ -66,7 +67,12 @@ class InboundHandler:
                 raise answer_error
             result = await run_flow(
                 session,
-                inbound_flow(self.queue_for(dialed), live.customer is not None, None),
+                inbound_flow(
+                    self.queue_for(dialed),
+                    live.customer is not None,
+                    self._menu,
+                    known_customer_priority=self._settings.ivr.known_customer_priority,
+                ),
                 answered=True,
             )
             if result.queue_id is None:

@@ -42,6 +42,8 @@ from contactcenter.settings_sections import (
     CallsSettings,
     DesktopSettings,
     HttpSettings,
+    IvrOption,
+    IvrSettings,
     NonNegative,
     Port,
     QueueSettings,
@@ -63,6 +65,8 @@ __all__ = [
     "ConfigError",
     "DesktopSettings",
     "HttpSettings",
+    "IvrOption",
+    "IvrSettings",
     "NonNegative",
     "Port",
     "QueueSettings",
@@ -98,6 +102,7 @@ class Settings(BaseModel):
     wallboard: WallboardSettings = WallboardSettings()
     desktop: DesktopSettings = DesktopSettings()
     callbacks: CallbackSettings = CallbackSettings()
+    ivr: IvrSettings = IvrSettings()
     queues: tuple[QueueSettings, ...] = (
         QueueSettings(id="support", name="Support", skills=("support",)),
     )
@@ -182,6 +187,12 @@ class Settings(BaseModel):
             raise ValueError(f"queue ids must be unique, got {ids}")
         if self.default_queue not in ids:
             raise ValueError(f"default_queue {self.default_queue!r} is not one of the queues {ids}")
+        menu_queues = [(f"ivr.options.{k}.queue", o.queue) for k, o in self.ivr.options.items()]
+        if self.ivr.fallback_queue is not None:
+            menu_queues.append(("ivr.fallback_queue", self.ivr.fallback_queue))
+        for key, queue in menu_queues:
+            if queue not in ids:
+                raise ValueError(f"{key}: unknown queue {queue!r} (queues: {ids})")
         if self.routing == "redis" and not self.redis_url:
             raise ValueError("routing = 'redis' needs redis_url")
         return self

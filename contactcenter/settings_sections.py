@@ -30,6 +30,7 @@ from acd.model import (
     WidenStep,
 )
 from contactcenter.ids import QueueId
+from ivr.flows import MenuConfig
 
 NonNegative = Annotated[float, Field(ge=0)]
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -118,6 +119,51 @@ class AuthSettings(_Section):
     token_ttl_s: Annotated[int, Field(gt=0)] = 12 * 3600
     # Key that signs login tokens. Empty: a random key per start (tokens die with the process).
     secret: str = ""
+
+
+class IvrOption(_Section):
+    """One key of the inbound menu: the queue it leads to, and the priority it adds."""
+
+    queue: Annotated[str, Field(min_length=1)]
+    priority: Annotated[int, Field(ge=-1000, le=1000)] = 0
+
+
+class IvrSettings(_Section):
+    """The inbound menu, played after the answer. No `options`: no menu (callers go to their
+    number's queue). A caller who presses nothing valid goes to `fallback_queue`, else to their
+    number's queue. A recognised customer gets `known_customer_priority` on top of their value
+    tier's priority; a chosen option adds its own `priority`."""
+
+    options: dict[str, IvrOption] = Field(default_factory=dict)
+    prompt: str = "cc-main-menu"
+    greeting: str | None = None
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    timeout_ms: Annotated[int, Field(gt=0, le=60_000)] = 5000
+    invalid_prompt: str = "option-is-invalid"
+    fallback_queue: str | None = None
+    known_customer_priority: Annotated[int, Field(ge=-1000, le=1000)] = 0
+
+    @field_validator("options")
+    @classmethod
+    def _keys_are_dtmf(cls, value: dict[str, IvrOption]) -> dict[str, IvrOption]:
+        bad = sorted(k for k in value if len(k) != 1 or k not in "0123456789*#")
+        if bad:
+            raise ValueError(f"menu keys must be single DTMF keys (0-9, *, #): {bad}")
+        return value
+
+    def menu(self) -> MenuConfig | None:
+        if not self.options:
+            return None
+        return MenuConfig(
+            options={k: QueueId(o.queue) for k, o in self.options.items()},
+            prompt=self.prompt,
+            greeting=self.greeting,
+            retries=self.retries,
+            timeout_ms=self.timeout_ms,
+            invalid_prompt=self.invalid_prompt,
+            fallback_queue=QueueId(self.fallback_queue) if self.fallback_queue else None,
+            priorities={k: o.priority for k, o in self.options.items() if o.priority},
+        )
 
 
 class QueueSettings(_Section):

@@ -8,7 +8,7 @@ The inbound flow answers the caller, optionally runs a one-digit menu, and ends 
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contactcenter.ids import QueueId
 from ivr.actions import Action, Answer, Collect, Enqueue, Play
@@ -51,6 +51,8 @@ class MenuConfig:
     timeout_ms: int = 5000
     invalid_prompt: str = "option-is-invalid"
     fallback_queue: QueueId | None = None
+    # Priority the caller's choice adds (e.g. the "premium line" key), key -> points.
+    priorities: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.options:
@@ -62,8 +64,12 @@ class MenuConfig:
             raise FlowConfigError(f"menu retries must be >= 0, not {self.retries}")
         if self.timeout_ms <= 0:
             raise FlowConfigError(f"menu timeout_ms must be > 0, not {self.timeout_ms}")
-        # A private copy: the caller's dict changing later must not change the menu.
+        stray = sorted(k for k in self.priorities if k not in self.options)
+        if stray:
+            raise FlowConfigError(f"menu priorities for keys that are not options: {stray}")
+        # Private copies: the caller's dicts changing later must not change the menu.
         object.__setattr__(self, "options", dict(self.options))
+        object.__setattr__(self, "priorities", dict(self.priorities))
 
 
 def inbound_flow(
@@ -85,6 +91,8 @@ def inbound_flow(
         yield Enqueue(default_queue, priority)
         return FlowResult(default_queue, priority)
     queue_id, path, digits = yield from menu_choice(menu, default_queue)
+    chosen = path[-1].removeprefix("menu:") if path else ""
+    priority += menu.priorities.get(chosen, 0)
     yield Enqueue(queue_id, priority)
     return FlowResult(queue_id, priority, path, digits)
 

@@ -143,3 +143,19 @@ def test_a_menu_does_not_change_when_its_source_dict_does() -> None:
     options["1"] = BILLING
     _, result = drive(inbound_flow(OPERATOR, False, menu), ["1"])
     assert result.queue_id == SALES
+
+
+def test_a_menu_choice_adds_its_priority() -> None:
+    menu = MenuConfig({"1": SALES, "9": SUPPORT}, "cc/menu", priorities={"9": 20})
+    _, premium = drive(inbound_flow(SALES, True, menu, known_customer_priority=3), ["9"])
+    assert premium.queue_id == SUPPORT and premium.priority == 23
+    _, plain = drive(inbound_flow(SALES, True, menu, known_customer_priority=3), ["1"])
+    assert plain.queue_id == SALES and plain.priority == 3
+    # no choice (fallback): no menu priority
+    _, none = drive(inbound_flow(SALES, False, menu), [None, None, None])
+    assert none.ivr_path[-1] == "menu:fallback" and none.priority == 0
+
+
+def test_menu_priorities_only_for_its_options() -> None:
+    with pytest.raises(FlowConfigError, match=r"not options: \['5'\]"):
+        MenuConfig({"1": SALES}, "cc/menu", priorities={"5": 1})

@@ -123,3 +123,31 @@ def test_every_section_can_be_set_from_the_environment() -> None:
         with pytest.raises(ConfigError) as err:
             load_settings(environ={variable: "1"})
         assert f"{section}.no_such_key" in str(err.value), (section, str(err.value))
+
+
+def test_ivr_menu_loads_and_refuses_an_unknown_queue(tmp_path: Path) -> None:
+    f = tmp_path / "cc.toml"
+    f.write_text(
+        '[[queues]]\nid = "support"\nskills = ["support"]\n\n'
+        '[ivr]\nprompt = "main"\n[ivr.options]\n'
+        '1 = { queue = "support" }\n9 = { queue = "support", priority = 20 }\n'
+    )
+    menu = load_settings(f, environ={}).ivr.menu()
+    assert menu is not None and menu.options == {"1": "support", "9": "support"}
+    assert menu.priorities == {"9": 20}
+    f.write_text(f.read_text().replace('9 = { queue = "support"', '9 = { queue = "vip"'))
+    with pytest.raises(ConfigError) as err:
+        load_settings(f, environ={})
+    assert "ivr.options.9.queue: unknown queue 'vip'" in str(err.value)
+    f.write_text(f.read_text().replace("9 = {", "99 = {"))
+    with pytest.raises(ConfigError, match="single DTMF keys"):
+        load_settings(f, environ={})
+
+
+def test_routing_redis_needs_a_redis_url() -> None:
+    with pytest.raises(ConfigError, match="routing = 'redis' needs redis_url"):
+        load_settings(environ={"CC_ROUTING": "redis"})
+    assert load_settings(environ={"CC_REDIS_URL": "redis://h/0"}).shared_routing
+    assert not load_settings(environ={}).shared_routing
+    both = {"CC_REDIS_URL": "redis://h/0", "CC_ROUTING": "memory"}
+    assert not load_settings(environ=both).shared_routing
