@@ -58,19 +58,12 @@ from contactcenter.records import (
     Customer,
     Direction,
     Outcome,
-    ValueTier,
 )
 from contactcenter.screenpop import call_json, customer_json
 from contactcenter.settings import QueueSettings, Settings
 
 logger = logging.getLogger(__name__)
 
-TIER_PRIORITY = {
-    ValueTier.STANDARD: 0,
-    ValueTier.SILVER: 1,
-    ValueTier.GOLD: 2,
-    ValueTier.PLATINUM: 3,
-}
 HISTORY_IN_POP = 10
 # The Not Ready reason of an agent whose accepted call could not be connected.
 CONNECT_FAILED = "connect_failed"
@@ -179,7 +172,7 @@ class CallService:
         history: list[CallRecord] = []
         if customer is not None:
             record.customer_id = customer.id
-            record.priority = TIER_PRIORITY.get(customer.value_tier, 0)
+            record.priority = self._settings.calls.tier_priority.get(customer.value_tier, 0)
             history = await self._calls.history(customer.id, HISTORY_IN_POP)
         self._writer.write(replace(record))
         live = LiveCall(record, customer, history)

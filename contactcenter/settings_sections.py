@@ -30,6 +30,7 @@ from acd.model import (
     WidenStep,
 )
 from contactcenter.ids import QueueId
+from contactcenter.records import ValueTier
 from ivr.flows import MenuConfig
 
 NonNegative = Annotated[float, Field(ge=0)]
@@ -88,6 +89,17 @@ class AmiSettings(_Section):
 
 class CallsSettings(_Section):
     """Call control over the PBX (contexts are those of config/asterisk/extensions.conf)."""
+
+    # The priority a known caller's value tier gives their call (the CRM ranks customers; the
+    # higher tiers are served first). Tiers not named: 0.
+    tier_priority: dict[ValueTier, Annotated[int, Field(ge=-1000, le=1000)]] = Field(
+        default_factory=lambda: {
+            ValueTier.STANDARD: 0,
+            ValueTier.SILVER: 1,
+            ValueTier.GOLD: 2,
+            ValueTier.PLATINUM: 3,
+        }
+    )
 
     # Record every connected call with MixMonitor (file name in the call history).
     record: bool = True

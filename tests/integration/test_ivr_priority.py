@@ -30,7 +30,10 @@ def _settings(tmp_path: Path) -> Settings:
             "retries": 0,
             "timeout_ms": 1000,
         },
-        calls={"dial_template": "Local/{number}@customers"},
+        calls={
+            "dial_template": "Local/{number}@customers",
+            "tier_priority": {"standard": 0, "platinum": 5},
+        },
     )
 
 
@@ -90,4 +93,4 @@ async def test_value_tier_and_menu_choice_order_the_queue(system: RunningSystem)
     await system.runtime.writer.flush()
     records = {r.caller_number: r for r in await system.runtime.db.calls.between(0, 4e9)}
     assert records["5550999"].priority == 20 and records["5550999"].ivr_path == ("menu:9",)
-    assert records[platinum].priority == 3 and records[standard].priority == 0
+    assert records[platinum].priority == 5 and records[standard].priority == 0
