@@ -319,7 +319,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     inbound = InboundHandler(settings, clock, calls, registry)
     agi = FastAgiServer({"inbound": inbound, "outbound": inbound.outbound})
     callbacks = CallbackService(settings, clock, db.callbacks)
-    CallbackDialer(settings, callbacks, calls, bus)
+    callback_dialer = CallbackDialer(settings, callbacks, calls, bus, agents, clock)
     await callbacks.start()
     app[CALLBACKS] = callbacks
     await agi.start(settings.agi.host, settings.agi.port)
@@ -358,6 +358,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             await ami.close()
         await wallboard.close()
         await callbacks.close()
+        await callback_dialer.close()
         await agents.close()
         await acd.close()
         pump_task.cancel()
