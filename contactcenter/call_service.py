@@ -1163,22 +1163,17 @@ class CallService:
         rec.customer_id = customer.id if customer is not None else None
         history = await self._calls.history(customer.id, HISTORY_IN_POP) if customer else []
         self._writer.write(replace(rec))
-        live = LiveCall(rec, customer, history, Phase.QUEUED, place_at=place_at, callback=callback)
-        self.active[rec.id] = live
-        await self._event(
-            rec.id, "queued", queue=rec.queue_id, priority=rec.priority, place_at=place_at
-        )
-        assert rec.queue_id is not None
-        await self._acd.submit(
-            m.EnqueueCall(rec.id, rec.queue_id, rec.priority, enqueued_at=place_at)
-        )
+        self.active[rec.id] = LiveCall(rec, customer, history, Phase.QUEUED, place_at=place_at)
+        self.active[rec.id].callback = callback
+        await self._event(rec.id, "queued", queue=rec.queue_id, place_at=place_at)
+        queue_id = QueueId(rec.queue_id or self._settings.default_queue)
+        await self._acd.submit(m.EnqueueCall(rec.id, queue_id, rec.priority, place_at))
 
     async def dial_reserved(
         self, live: LiveCall, request: OriginateRequest, agent_endpoint: str | None
     ) -> None:
-        """Dial an accepted callback: agent first (`agent_endpoint`: their phone rings, then
-        the customer's; TelephonyError if the agent does not answer), or caller first (the
-        agent waits while the customer is dialled; the outcome comes as OriginateFinished)."""
+        """Dial an accepted callback: agent first (`agent_endpoint`: it rings, then the customer;
+        TelephonyError if it does not answer), or caller first (the agent waits meanwhile)."""
         rec = live.record
         await self._event(rec.id, "dialing", number=request.number, amd=request.amd)
         if agent_endpoint is not None:

@@ -134,7 +134,11 @@ class AmiCallControl:
             raise TelephonyError(_message(exc)) from exc
 
     async def hangup(self, call_id: CallId) -> None:
-        channel = self._channel(call_id)
+        # An agent-first callback has only the agent's leg until the customer answers.
+        if self._registry.channel_of(call_id) is None and self._registry.agent_leg_of(call_id):
+            channel = self._agent_leg(call_id)
+        else:
+            channel = self._channel(call_id)
         await self._act("hangup", call_id, "Hangup", {"Channel": channel, "Cause": "16"})
 
     async def hold(self, call_id: CallId) -> None:

@@ -385,3 +385,26 @@ async def test_agent_first_agent_phone_unanswered_keeps_the_callback_unattempted
         assert _agent_state(system) is AgentState.NOT_READY
     finally:
         await desktop.stop()
+
+
+async def test_agent_first_agent_hangs_up_while_the_customer_rings(make_system: System) -> None:
+    system = await make_system("agent_first", retry_delay_s=600.0)
+    number = "5557108"
+    system.pbx.callees[number] = Callee("noanswer")
+    desktop = Desktop(system.base_url, AGENT)
+    await desktop.start()
+    try:
+        await desktop.ok("agent.ready", {})
+        callback = await _service(system).request(number, "support")
+        await _until(lambda: bool(desktop.got("call.offered")), "the callback's offer")
+        call_id = CallId(desktop.got("call.offered")[-1]["call"]["id"])
+        await desktop.ok("call.answer", {"call_id": call_id})
+        await _until(lambda: _dialled(system, number), "the customer's phone to ring")
+        await desktop.ok("call.hangup", {"call_id": call_id})
+        record = await _ended(system, call_id)
+        assert record.outcome is Outcome.FAILED and record.answered_at is None
+        assert record.hangup_cause == "the agent hung up before the answer"
+        retry = await _state(system, callback.id, CallbackState.SCHEDULED)
+        assert retry.attempts == 1 and retry.last_outcome == "failed"
+    finally:
+        await desktop.stop()
