@@ -22,6 +22,7 @@ import pytest
 
 from acd.model import AgentState
 from contactcenter.callbacks import Callback, CallbackService, CallbackState
+from contactcenter.clock import utc_day
 from contactcenter.harness import RunningSystem, running_system
 from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.records import Direction, Outcome
@@ -116,6 +117,13 @@ async def _current(system: RunningSystem, callback_id: int) -> Callback:
     return callback
 
 
+async def _offered_answered(system: RunningSystem) -> tuple[int, int]:
+    """Today's live queue counters (the wallboard's offered and answered)."""
+    day = utc_day(system.runtime.clock.now())
+    counters = await system.runtime.live.counters(QueueId("support"), day)
+    return counters.offered, counters.answered
+
+
 def _service(system: RunningSystem) -> CallbackService:
     return system.runtime.callbacks
 
@@ -174,6 +182,8 @@ async def test_caller_first_keeps_the_offered_agent_and_connects_the_person(
         _, events = await _history(system, call_id)
         assert events.index("queued") < events.index("offered") < events.index("dialing")
         assert events.index("dialing") < events.index("answered")
+        # not an inbound call of the queue: neither offered nor answered there
+        assert await _offered_answered(system) == (0, 0)
     finally:
         await desktop.stop()
 
@@ -255,6 +265,7 @@ async def test_virtual_hold_is_dialled_only_when_its_turn_comes(make_system: Sys
         assert _dialled(system, number)
         record = await _ended(system, reserved)
         assert record.outcome is Outcome.ANSWERED_HUMAN and record.agent_id == AGENT
+        assert await _offered_answered(system) == (2, 1)  # A and B offered, A answered
     finally:
         await desktop.stop()
         for task in placed:
@@ -408,3 +419,22 @@ async def test_agent_first_agent_hangs_up_while_the_customer_rings(make_system: 
         assert retry.attempts == 1 and retry.last_outcome == "failed"
     finally:
         await desktop.stop()
+
+
+async def test_cancelling_a_waiting_callback_takes_its_reservation_out(
+    make_system: System,
+) -> None:
+    system = await make_system("agent_first")
+    number = "5557109"
+    system.pbx.callees[number] = Callee("human", talk_s=0.2)
+    callback = await _service(system).request(number, "support")
+    await _state(system, callback.id, CallbackState.QUEUED)
+    reserved = next(c for c, lv in system.runtime.calls.active.items() if lv.callback)
+    assert system.runtime.acd.core.position(reserved) == 1
+    cancelled = await _service(system).cancel(callback.id)
+    assert cancelled.state is CallbackState.CANCELLED
+    assert system.runtime.acd.core.position(reserved) is None
+    record = await _ended(system, reserved)
+    assert record.outcome is Outcome.FAILED and record.hangup_cause == "callback cancelled"
+    assert (await _current(system, callback.id)).state is CallbackState.CANCELLED
+    assert not _dialled(system, number)
