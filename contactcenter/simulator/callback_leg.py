@@ -4,9 +4,11 @@
     [cc-callback] s,1 NoOp, 2 Set(CALLERID(all)=${CC_CALLER_ID}), 3 Dial(${CC_DIAL},
                   ${CC_RING_TIMEOUT}), 4 Hangup
 
-The agent's phone rings and answers as the simulated phones do (a silent endpoint: Reason 3
-after the Originate's Timeout, as for a consultation leg); then OriginateResponse Success
-(Reason 4), and the agent's channel runs the context: it Dials the customer, who behaves as
+The agent's phone rings and answers as the simulated phones do (the Originate's own DialBegin /
+DialEnd ANSWER, without a calling channel; a silent endpoint: OriginateResponse Reason 3 after
+the Originate's Timeout, then Hangup 19, as recorded for an unanswered Originate); then the
+agent's channel runs the context, with OriginateResponse Success (Reason 4) after its first
+Newexten (as Asterisk sends it): it Dials the customer, who behaves as
 `pbx.callees[number]` says (outbound.py): a person or a machine answers after
 `answer_delay_s` (no AMD here: the agent hears who answered), `busy` / `congestion` at once,
 `noanswer` after CC_RING_TIMEOUT, an unknown number is CHANUNAVAIL. DialBegin / DialEnd carry
@@ -18,6 +20,7 @@ talks `talk_s`; then the agent's channel hangs up (its bridge peer, the customer
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from contactcenter.simulator import frames
@@ -47,6 +50,9 @@ _DIAL_STATUS = {
 class _AgentFirstPlan(_Dialplan):
     # The customer's behaviour when the dial did not answer ("busy", ...; "cancelled").
     dial_outcome: str | None = None
+    # Emits the Originate's OriginateResponse: Asterisk sends it once the context runs (after
+    # the first Newexten, as recorded in ami-originate-more).
+    started: Callable[[], None] | None = None
 
     async def start(self) -> None:
         call, chan = self.call, self.chan
@@ -65,6 +71,8 @@ class _AgentFirstPlan(_Dialplan):
         caller_id = chan.variables.get("CC_CALLER_ID", "")
         call_id = chan.variables.get("CC_CALL_ID", "")
         self.exten(1, "NoOp", f"contactcenter callback {call_id} -> {dial}")
+        if self.started is not None:
+            self.started()
         self.exten(2, "Set", f"CALLERID(all)={caller_id}")
         chan.caller_num, chan.caller_name = caller_id or None, None
         self.exten(3, "Dial", f"{dial},{ring}")
@@ -138,6 +146,7 @@ async def run_agent_first(
     chan = pbx.factory.originated(endpoint, cid_num, cid_name, msg.get("ChannelId"), *target)
     chan.variables.update(variables)
     pbx.emit(frames.newchannel(chan))
+    pbx.emit(frames.dial_begin_originate(chan, split_endpoint(endpoint)[1]))
     if not pbx.phone_answers(endpoint):
         try:
             timeout_s = int(msg.get("Timeout") or "30000") / 1000
@@ -154,11 +163,7 @@ async def run_agent_first(
     await asyncio.sleep(pbx.settings.phone_answer_delay_s)
     chan.state = ChannelState.UP
     pbx.emit(frames.newstate(chan))
-    pbx.emit(
-        frames.originate_response(
-            msg.action_id, True, chan.name, 4, chan.uniqueid, cid_num, cid_name, target=target
-        )
-    )
+    pbx.emit(frames.dial_end_originate(chan, "ANSWER"))
     truth = CallTruth(
         seq=seq, caller_number=None, dnid="s", uniqueid=chan.uniqueid, channel=chan.name
     )
@@ -169,6 +174,11 @@ async def run_agent_first(
     # The agent hangs up when the talk is over (SimulatedCall's patience is not used here).
     call = SimulatedCall(pbx, chan, truth, patience_s=3600.0, talk_s=0.0)
     plan = _AgentFirstPlan(call)
+    plan.started = lambda: pbx.emit(
+        frames.originate_response(
+            msg.action_id, True, chan.name, 4, chan.uniqueid, cid_num, cid_name, target=target
+        )
+    )
     await plan.start()
     if plan.dial_outcome is not None:
         truth.outcome = plan.dial_outcome  # the customer's, not "failed"

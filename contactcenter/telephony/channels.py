@@ -147,6 +147,9 @@ class ChannelRegistry:
             asyncio.get_running_loop().create_future()
         )
         self._agent_first_waiter[call_id] = future
+        # The Originate's ChannelId is the call id: the agent's channel has it as its Uniqueid
+        # from the start, so its DialEnd is known even if it came before the OriginateResponse.
+        self._agent_first[str(call_id)] = call_id
         return future
 
     def agent_first_answered(
