@@ -331,7 +331,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     inbound = InboundHandler(settings, clock, calls, registry)
     agi = FastAgiServer({"inbound": inbound, "outbound": inbound.outbound})
     callbacks = CallbackService(settings, clock, db.callbacks)
-    CallbackDialer(settings, callbacks, calls, bus)
+    callback_dialer = CallbackDialer(settings, callbacks, calls, bus, agents, clock)
 
     async def closed_queue_callback(
         origin: CallId, number: str, queue_id: QueueId, due: float, customer: CustomerId | None
@@ -384,6 +384,7 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             await ami.close()
         await wallboard.close()
         await callbacks.close()
+        await callback_dialer.close()
         await agents.close()
         await backend.close()
         pump_task.cancel()

@@ -112,6 +112,8 @@ class LiveCall:
     hold_base_s: float = 0.0
     # A callback keeps the place its request had in the queue (the ACD's FCFS order).
     place_at: float | None = None
+    # A callback attempt (callback_dialer.py): shown in the offer; no PBX channel until dialled.
+    callback: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -160,6 +162,8 @@ class CallService:
         # Where an agent's phone is when their desktop is on another node (set by the app).
         self.endpoint_directory: Callable[[AgentId], Awaitable[str | None]] | None = None
         self._tasks: set[asyncio.Future[None]] = set()
+        # Set by the callback dialer: dials a callback attempt once an agent accepted it.
+        self.dial_callback: Callable[[LiveCall, AgentId, str], Awaitable[None]] | None = None
 
     # --- arrival and queueing (driven by the FastAGI inbound handler) -----------------------
 
@@ -309,6 +313,7 @@ class CallService:
             "history": [call_json(c) for c in live.history],
             "queue": {"id": queue.id, "name": queue.name or queue.id},
             "offer_timeout_s": queue.offer_timeout_s,
+            **({"callback": live.callback} if live.callback is not None else {}),
         }
 
     def ended_payload(self, rec: CallRecord) -> dict[str, Any]:
@@ -455,9 +460,11 @@ class CallService:
         await self._event(call_id, "accepted", agent=agent_id)
         queue = self._settings.queue(rec.queue_id) if rec.queue_id else None
         try:
-            await self._control.connect_to_agent(
-                call_id, endpoint, queue.ring_timeout_s if queue else 20.0
-            )
+            if live.callback is not None and self.dial_callback is not None:
+                await self.dial_callback(live, agent_id, endpoint)
+            else:
+                ring_s = queue.ring_timeout_s if queue else 20.0
+                await self._control.connect_to_agent(call_id, endpoint, ring_s)
         except TelephonyError as exc:
             logger.warning("connect failed call_id=%s agent_id=%s: %s", call_id, agent_id, exc)
             await self._requeue(live, agent_id)
@@ -488,13 +495,14 @@ class CallService:
         self._update(rec.id, agent_id=None)
         if rec.queue_id is None or rec.queued_at is None:
             return
-        if self.active.get(rec.id) is live and live.phase is Phase.QUEUED:
+        if self.active.get(rec.id) is live and live.phase is Phase.QUEUED and not live.callback:
             await self._live.put_waiting(
                 WaitingCall(rec.id, rec.queue_id, rec.queued_at, rec.priority, rec.caller_number)
             )
         if self.active.get(rec.id) is live and live.phase is Phase.QUEUED:
+            place = live.place_at if live.place_at is not None else rec.queued_at
             await self._acd.submit(
-                m.EnqueueCall(rec.id, rec.queue_id, rec.priority, enqueued_at=rec.queued_at)
+                m.EnqueueCall(rec.id, rec.queue_id, rec.priority, enqueued_at=place)
             )
         else:
             # The caller hung up while we put them back: take the entry out again.
@@ -1163,7 +1171,8 @@ class CallService:
             if live.phase is Phase.DIALING:
                 live.phase = Phase.IVR
             return
-        if live.phase is not Phase.DIALING:
+        agent_first = live.phase is Phase.CONNECTING and live.callback is not None
+        if live.phase is not Phase.DIALING and not agent_first:
             return  # the outbound FastAGI session already took the call
         await self._finish(live, Outcome(event.outcome), event.at, event.cause)
 
@@ -1180,6 +1189,54 @@ class CallService:
         if live.phase is Phase.DIALING:
             live.phase = Phase.IVR
         return live if live.phase is Phase.IVR else None
+
+    # --- callbacks: a reservation waits its turn, then is dialled (callback_dialer.py) ------
+
+    async def reserve(self, rec: CallRecord, place_at: float, callback: dict[str, Any]) -> None:
+        """A callback waits in its queue at `place_at` as an ordinary call of the ACD with no
+        PBX channel: not a caller on the line, so not listed as waiting nor counted as offered
+        (docs/metrics.md). When an agent accepts it, `dial_callback` dials it."""
+        customer = await self._customers.get(rec.customer_id) if rec.customer_id else None
+        if customer is None and rec.dialed_number:
+            customer = await self._customers.find_by_phone(rec.dialed_number)
+        rec.customer_id = customer.id if customer is not None else None
+        history = await self._calls.history(customer.id, HISTORY_IN_POP) if customer else []
+        self._writer.write(replace(rec))
+        self.active[rec.id] = LiveCall(rec, customer, history, Phase.QUEUED, place_at=place_at)
+        self.active[rec.id].callback = callback
+        await self._event(rec.id, "queued", queue=rec.queue_id, place_at=place_at)
+        queue_id = QueueId(rec.queue_id or self._settings.default_queue)
+        await self._acd.submit(m.EnqueueCall(rec.id, queue_id, rec.priority, place_at))
+
+    async def dial_reserved(
+        self, live: LiveCall, request: OriginateRequest, agent_endpoint: str | None
+    ) -> None:
+        """Dial an accepted callback: agent first (`agent_endpoint`: it rings, then the customer;
+        TelephonyError if it does not answer), or caller first (the agent waits meanwhile)."""
+        rec = live.record
+        await self._event(rec.id, "dialing", number=request.number, amd=request.amd)
+        if agent_endpoint is not None:
+            ring_s = queue.ring_timeout_s if (queue := self._queue_of(rec)) else 20.0
+            await self._control.dial_from_agent(request, agent_endpoint, ring_s)
+            return
+        live.phase = Phase.DIALING
+        try:
+            await self._control.originate(request)
+        except TelephonyError as exc:
+            now = self._clock.now()
+            await self._bus.publish(OriginateFinished(rec.id, "failed", str(exc), None, None, now))
+
+    async def connect_kept(self, live: LiveCall) -> None:
+        """Caller first: the customer answered (a person); connect them to the kept agent."""
+        rec = live.record
+        endpoint = self._agents.endpoint_of(rec.agent_id) if rec.agent_id else None
+        live.phase = Phase.CONNECTING
+        try:
+            ring_s = queue.ring_timeout_s if (queue := self._queue_of(rec)) else 20.0
+            await self._control.connect_to_agent(rec.id, endpoint or "", ring_s)
+        except TelephonyError as exc:
+            await self.fail(rec.id, f"connect failed: {exc}")
+        live.released.set()
 
     # --- telephony events -----------------------------------------------------------------
 
@@ -1204,7 +1261,7 @@ class CallService:
         rec.wait_s = event.at - rec.queued_at if rec.queued_at is not None else None
         self._update(rec.id, answered_at=event.at, wait_s=rec.wait_s)
         await self._event(rec.id, "answered", agent=rec.agent_id)
-        if rec.queue_id is not None and rec.queued_at is not None:
+        if rec.queue_id is not None and rec.queued_at is not None and live.callback is None:
             day = utc_day(rec.queued_at)
             await self._live.incr(rec.queue_id, day, "answered")
             queue = self._settings.queue(rec.queue_id)

@@ -6,11 +6,12 @@ Three ways in, one life:
 - an agent scheduling one after a call;
 - a caller on virtual hold: they press 1 while queued, hang up, and keep their place.
 
-A callback is SCHEDULED until its due time, then QUEUED: it enters its queue as an ordinary
-waiting call (at its place: a virtual-hold caller keeps the time they first queued) and the ACD
-serves it like any other. When its turn comes it is DIALING; the attempt's outcome either
-COMPLETES it (a person answered and reached an agent) or schedules a retry, up to
-`callbacks.max_attempts`, after which it FAILED. A CANCELLED one is never dialled.
+A callback is SCHEDULED until its due time, then QUEUED: it enters its queue as a reservation
+(at its place: a virtual-hold caller keeps the time they first queued) and the ACD serves it
+like any other call. When its turn comes (an agent takes it) it is DIALING; the attempt's
+outcome either COMPLETES it (a person answered and reached an agent) or schedules a retry, up
+to `callbacks.max_attempts`, after which it FAILED. A CANCELLED one is never dialled (a
+cancelled reservation leaves its queue: `on_cancel`).
 
 Every state change is one conditional UPDATE (`expect=`), so a callback cancelled while it is
 being queued is never dialled, and a restart re-schedules every open callback from the table.
@@ -113,6 +114,7 @@ class CallbackRepository(Protocol):
 
 
 DueHandler = Callable[[Callback], Awaitable[None]]
+CancelHandler = Callable[[Callback], Awaitable[None]]
 
 
 def callback_json(cb: Callback) -> dict[str, object]:
@@ -152,6 +154,8 @@ class CallbackService:
         self._clock = clock
         self._repo = repository
         self.on_due = on_due
+        # Told when a callback is cancelled (the call side takes its reservation out).
+        self.on_cancel: CancelHandler | None = None
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -250,6 +254,8 @@ class CallbackService:
                 "id",
             ) from None
         self._unschedule(callback_id)
+        if self.on_cancel is not None:
+            await self.on_cancel(callback)
         return callback
 
     async def get(self, callback_id: int) -> Callback | None:
@@ -274,6 +280,19 @@ class CallbackService:
             state=CallbackState.DIALING,
             attempts=current.attempts + 1,
             last_call_id=call_id,
+        )
+
+    async def not_dialled(self, callback_id: int) -> Callback:
+        """The attempt started by `dialing` never reached the customer (the agent's phone did
+        not answer): it is not counted, and the callback waits in its queue again."""
+        current = await self._repo.get(callback_id)
+        if current is None:
+            raise NotFound(f"no callback {callback_id}")
+        return await self._repo.update(
+            callback_id,
+            expect=(CallbackState.DIALING,),
+            state=CallbackState.QUEUED,
+            attempts=max(0, current.attempts - 1),
         )
 
     async def attempt_finished(self, callback_id: int, outcome: Outcome | str) -> Callback:

@@ -163,6 +163,10 @@ class InboundHandler:
             return
         session.call_id = call_id
         self._registry.register(call_id, env.channel, env.uniqueid)
+        if live.callback is not None and live.record.agent_id is not None:
+            # a callback, caller first: its agent is kept for it (callback_dialer.py)
+            await self._calls.connect_kept(live)
+            return
         try:
             queue_id = live.record.queue_id or QueueId(self._settings.default_queue)
             await self._calls.enqueue(live, queue_id)

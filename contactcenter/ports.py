@@ -258,3 +258,14 @@ class CallControl(Protocol):
     async def originate(self, request: OriginateRequest) -> None:
         """Start an outbound dial; its outcome arrives later as an OriginateFinished event."""
         ...
+
+    async def dial_from_agent(
+        self, request: OriginateRequest, endpoint: str, agent_timeout_s: float
+    ) -> None:
+        """Agent first: ring the agent's `endpoint` (showing the customer's number) and, once
+        it answers, dial `request.number` from it with the callback caller ID. Returns when
+        the agent answered; raises TelephonyError if the agent's phone did not (the customer
+        was not dialled). The customer's outcome arrives later as one OriginateFinished
+        (`answered_human` when they answer; busy / no_answer / failed); then the call is
+        connected (CallConnected) and ends as any call (CallHungUp)."""
+        ...

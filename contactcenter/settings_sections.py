@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from itertools import pairwise
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -444,3 +444,7 @@ class CallbackSettings(_Section):
     # Caller ID shown to the customer on callback calls (empty: the trunk's default).
     caller_id: str = ""
     ring_timeout_s: Annotated[float, Field(gt=0, le=120)] = 30.0
+    # Who is called first when a callback's turn comes in its queue (docs/callbacks.md):
+    # "caller_first" keeps the agent the ACD chose and dials the customer (with AMD);
+    # "agent_first" rings the agent who accepts the offer, then dials the customer.
+    connect: Literal["caller_first", "agent_first"] = "caller_first"

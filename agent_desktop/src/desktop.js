@@ -467,13 +467,24 @@ function renderPop() {
   if (!offer) return;
   const { call, customer, history, queue } = offer;
   ui.pop.dataset.callId = call.id;
-  ui.popKicker.textContent = offer.answered ? "Connected call" : "Incoming call";
+  // A callback's turn (docs/callbacks.md): agent first, answering rings the agent's phone and
+  // then the customer's; caller first, the call is the agent's already while it is dialled.
+  const callback = offer.callback ?? null;
+  const kept = callback?.mode === "caller_first";
+  ui.popKicker.textContent = offer.answered
+    ? "Connected call"
+    : callback
+      ? kept
+        ? `Calling back ${customer?.name || callback.number}…`
+        : `Callback to ${callback.number}`
+      : "Incoming call";
   ui.popOffer.hidden = offer.answered;
-  ui.answer.disabled = offer.answered || model.pending.has("call.answer");
+  ui.answer.hidden = kept;
+  ui.answer.disabled = offer.answered || kept || model.pending.has("call.answer");
   ui.popName.textContent = customer ? customer.name : "Unknown caller";
   ui.pop.classList.toggle("unknown", !customer);
   ui.pop.classList.toggle("answered", offer.answered);
-  ui.popCaller.textContent = call.caller_number || "No caller ID";
+  ui.popCaller.textContent = callback ? callback.number : call.caller_number || "No caller ID";
   const tier = customer?.value_tier ?? "";
   ui.popTier.textContent = tier ? titleCase(tier) : "";
   ui.popTier.hidden = !tier;
@@ -550,7 +561,8 @@ function tick() {
     ui.popWait.textContent = queued ? formatDuration(until - queued) : "—";
     const left = offer.receivedAt + (offer.offer_timeout_s ?? 0) - now;
     ui.popCountdown.textContent =
-      !offer.answered && offer.offer_timeout_s ? `Answer within ${Math.max(0, Math.ceil(left))} s` : "";
+      !offer.answered && offer.offer_timeout_s && offer.callback?.mode !== "caller_first"
+        ? `Answer within ${Math.max(0, Math.ceil(left))} s` : "";
   }
   if (model.activeCall) {
     const since = model.activeCall.answered_at ?? agent?.since ?? now;

@@ -15,7 +15,7 @@ from contactcenter.clock import Clock
 from contactcenter.simulator import frames
 from contactcenter.simulator.agi_commands import AgiTiming
 from contactcenter.simulator.channels import Channel, ChannelFactory, ChannelState
-from contactcenter.simulator.outbound import AmdVerdict
+from contactcenter.simulator.outbound import AmdVerdict, Callee
 from contactcenter.simulator.truth import CallTruth
 
 __all__ = ["CallSettings", "PbxContext", "SimulatedCall"]
@@ -44,6 +44,7 @@ class PbxContext(Protocol):
     factory: ChannelFactory
     settings: CallSettings
     astdb: dict[tuple[str, str], str]
+    callees: dict[str, Callee]  # who answers which number (outbound.py)
 
     def emit(self, fields: Fields) -> None: ...
     def register(self, chan: Channel, call: SimulatedCall) -> None: ...

@@ -23,6 +23,7 @@ from contactcenter.simulator import frames
 from contactcenter.simulator.agi_commands import AgiTiming
 from contactcenter.simulator.ami_server import AmiClientSession, AmiServer
 from contactcenter.simulator.call import CallSettings, SimulatedCall
+from contactcenter.simulator.callback_leg import CALLBACK_CONTEXT, run_agent_first
 from contactcenter.simulator.channels import Channel, ChannelFactory, ChannelState
 from contactcenter.simulator.dialplan import run_call, run_outbound_call
 from contactcenter.simulator.outbound import (
@@ -442,6 +443,10 @@ class SimulatedPbx:
             return
         if app is not None and app[0].lower() == "chanspy":
             await self._originate_spy(msg, channel, cid_num, cid_name, app)
+            return
+        if target is not None and target[0] == CALLBACK_CONTEXT:
+            caller_id = (cid_num, cid_name)
+            await run_agent_first(self, msg, channel, caller_id, _variables(msg), next(self._seq))
             return
         if target is not None and target[0] != "cc-outbound":
             await self._originate_leg(msg, channel, cid_num, cid_name, target)

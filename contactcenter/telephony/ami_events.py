@@ -53,6 +53,17 @@ _REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+# DialStatus of an agent-first callback's Dial to the customer -> (outcome, cause).
+_DIAL_STATUSES: dict[str, tuple[str, str | None]] = {
+    "ANSWER": ("answered_human", None),
+    "BUSY": ("busy", "busy"),
+    "NOANSWER": ("no_answer", "no answer"),
+    "CANCEL": ("failed", "the agent hung up before the answer"),
+    "CONGESTION": ("failed", "congestion"),
+    "CHANUNAVAIL": ("failed", "channel unavailable"),
+}
+
+
 def originate_outcome(reason: str | None) -> tuple[str, str | None]:
     """The outcome of an OriginateResponse that did not answer (`answered` for Reason 4)."""
     if reason == "4":
@@ -194,6 +205,10 @@ class AmiEventTranslator:
             self._registry.set_agent_leg(call_id, dest)
 
     def _on_dial_end(self, msg: AmiMessage) -> None:
+        agent_first = self._registry.agent_first_of(msg.get("Uniqueid") or "")
+        if agent_first is not None:
+            self._agent_first_dialled(agent_first, msg)
+            return
         call_id = self._caller(msg)
         answered = (msg.get("DialStatus") or "").upper() == "ANSWER"
         if (
@@ -208,6 +223,29 @@ class AmiEventTranslator:
         for ref in self._registry.refs():
             if self._registry.spy_leg_of(ref.call_id) == spyer:
                 self._registry.set_spy_leg(ref.call_id, None)
+
+    def _agent_first_dialled(self, call_id: CallId, msg: AmiMessage) -> None:
+        """The agent's channel Dialled the customer: on ANSWER the customer's leg becomes the
+        call's channel (its BridgeEnter connects the call, its Hangup ends it) and the agent's
+        channel its agent leg. Either way, the dial's outcome is published once."""
+        status = (msg.get("DialStatus") or "").upper()
+        outcome, cause = _DIAL_STATUSES.get(status, ("failed", f"dial status {status}"))
+        dest, dest_uid, agent = msg.get("DestChannel"), msg.get("DestUniqueid"), msg.get("Channel")
+        if outcome == "answered_human" and dest and dest_uid:
+            self._registry.register(call_id, dest, dest_uid)
+            if agent:
+                self._registry.set_agent_leg(call_id, agent)
+        logger.info("agent-first dial finished call_id=%s status=%s", call_id, status)
+        self._publish(
+            OriginateFinished(
+                call_id=call_id,
+                outcome=outcome,
+                cause=cause,
+                amd_status=None,
+                amd_cause=None,
+                at=self._clock.now(),
+            )
+        )
 
     # --- outbound dials --------------------------------------------------------------------
 
@@ -228,6 +266,14 @@ class AmiEventTranslator:
             else:
                 reason = msg.get("Reason")
                 logger.warning("supervisor leg failed call_id=%s reason=%s", rest, reason)
+            return
+        if kind == "agentfirst":
+            self._registry.agent_first_answered(
+                call_id,
+                msg.get("Channel") if success else None,
+                msg.get("Uniqueid") if success else None,
+                None if success else msg.get("Reason"),
+            )
             return
         if kind == "consult":
             channel = msg.get("Channel") if success else None

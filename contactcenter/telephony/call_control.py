@@ -12,6 +12,9 @@ The contexts named here are those of config/asterisk/extensions.conf (docs/aster
 - supervision: `Originate` of the supervisor's endpoint into `ChanSpy(<agent leg>,q|qw|qB)`.
 - outbound: async `Originate` of `dial_template` into `cc-outbound,s,1` (AMD, then FastAGI
   `outbound`), `ChannelId` = the call id, so every later event and the AGI session carry it.
+- callback, agent first: async `Originate` of the agent's endpoint into `cc-callback,s,1`
+  (`ChannelId` = the call id), which Dials `CC_DIAL` (the customer) with caller ID
+  `CC_CALLER_ID`; the customer's leg (DialEnd ANSWER) becomes the call's channel.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from contactcenter.telephony.errors import AmiActionError, TelephonyError, Unkno
 
 __all__ = [
     "AGENT_HOLD_CONTEXT",
+    "CALLBACK_CONTEXT",
     "CONFERENCE_CONTEXT",
     "CONNECT_CONTEXT",
     "HOLD_CONTEXT",
@@ -47,6 +51,7 @@ AGENT_HOLD_CONTEXT = "cc-agent-hold"
 TRANSFER_CONTEXT = "cc-transfer"
 OUTBOUND_CONTEXT = "cc-outbound"
 CONFERENCE_CONTEXT = "cc-conference"
+CALLBACK_CONTEXT = "cc-callback"
 # ChanSpy options (app_chanspy): q quiet (no beep, no channel name); w whisper (the supervisor
 # talks to the spied channel only); B barge (the supervisor talks to both parties).
 SPY_OPTIONS: dict[str, str] = {"listen": "q", "whisper": "qw", "barge": "qB"}
@@ -56,6 +61,11 @@ DTMF_DIGITS = frozenset("0123456789*#ABCD")
 def originate_action_id(call_id: CallId) -> str:
     """The ActionID of a call's Originate: its OriginateResponse carries it back."""
     return f"orig-{call_id}"
+
+
+def agent_first_action_id(call_id: CallId) -> str:
+    """The ActionID of an agent-first callback's Originate (the agent's phone)."""
+    return f"agentfirst-{call_id}"
 
 
 def spy_action_id(call_id: CallId) -> str:
@@ -124,7 +134,11 @@ class AmiCallControl:
             raise TelephonyError(_message(exc)) from exc
 
     async def hangup(self, call_id: CallId) -> None:
-        channel = self._channel(call_id)
+        # An agent-first callback has only the agent's leg until the customer answers.
+        if self._registry.channel_of(call_id) is None and self._registry.agent_leg_of(call_id):
+            channel = self._agent_leg(call_id)
+        else:
+            channel = self._channel(call_id)
         await self._act("hangup", call_id, "Hangup", {"Channel": channel, "Cause": "16"})
 
     async def hold(self, call_id: CallId) -> None:
@@ -348,6 +362,49 @@ class AmiCallControl:
             )
         except AmiActionError as exc:
             raise TelephonyError(_message(exc)) from exc
+
+    async def dial_from_agent(
+        self, request: OriginateRequest, endpoint: str, agent_timeout_s: float
+    ) -> None:
+        """Ring the agent's `endpoint` into cc-callback (their phone shows "Callback" and the
+        customer's number); the dialplan then Dials the customer. Returns once the agent
+        answered; TelephonyError if they did not within `agent_timeout_s`."""
+        number = request.number
+        if not number or any(c not in "0123456789+*#" for c in number):
+            raise TelephonyError(f"not a dialable number: {number!r}")
+        waiter = self._registry.wait_agent_first(request.call_id)
+        fields: list[tuple[str, str]] = [
+            ("Channel", endpoint),
+            ("Context", CALLBACK_CONTEXT),
+            ("Exten", "s"),
+            ("Priority", "1"),
+            ("Timeout", str(max(1000, int(agent_timeout_s * 1000)))),
+            ("CallerID", f'"Callback" <{number}>'),
+            ("Async", "true"),
+            ("ChannelId", request.call_id),
+        ]
+        variables = [
+            ("CC_CALL_ID", request.call_id),
+            ("CC_DIAL", self._dial_template.replace("{number}", number)),
+            ("CC_CALLER_ID", request.caller_id_number or ""),
+            ("CC_RING_TIMEOUT", str(max(1, math.ceil(request.timeout_s)))),
+            *request.variables,
+        ]
+        fields.extend(("Variable", f"{key}={value}") for key, value in variables)
+        logger.info("agent-first callback call_id=%s %s", request.call_id, fields)
+        try:
+            await self._ami.action(
+                "Originate", fields, action_id=agent_first_action_id(request.call_id)
+            )
+            channel, reason = await asyncio.wait_for(waiter, agent_timeout_s + 5.0)
+        except AmiActionError as exc:
+            self._registry.forget(request.call_id)
+            raise TelephonyError(_message(exc)) from exc
+        except TimeoutError:
+            self._registry.forget(request.call_id)
+            raise TelephonyError(f"{endpoint} did not answer") from None
+        if channel is None:
+            raise TelephonyError(f"{endpoint} did not answer (originate reason {reason})")
 
 
 def _is_call_control(control: AmiCallControl) -> CallControl:

@@ -37,6 +37,10 @@ class ChannelRegistry:
         # An attended transfer's target leg (consultation), and the waiter for its answer.
         self._consult_leg: dict[CallId, str] = {}
         self._consult_waiter: dict[CallId, asyncio.Future[tuple[str | None, str | None]]] = {}
+        # Agent-first callbacks: the agent's originated channel (Uniqueid -> call) whose Dial
+        # reaches the customer, and the waiter for the agent's answer.
+        self._agent_first: dict[str, CallId] = {}
+        self._agent_first_waiter: dict[CallId, asyncio.Future[tuple[str | None, str | None]]] = {}
 
     def __len__(self) -> int:
         return len(self._by_call)
@@ -45,7 +49,7 @@ class ChannelRegistry:
         self, call_id: CallId, channel: str, uniqueid: str, linkedid: str | None = None
     ) -> ChannelRef:
         """Remember a caller's channel (from the AGI environment: agi_channel, agi_uniqueid)."""
-        self.forget(call_id)
+        self._forget_channels(call_id)
         ref = ChannelRef(call_id, channel, uniqueid, linkedid)
         self._by_call[call_id] = ref
         self._by_uniqueid[uniqueid] = call_id
@@ -136,7 +140,41 @@ class ChannelRegistry:
         if future is not None and not future.done():
             future.set_result((channel, reason))
 
+    def wait_agent_first(self, call_id: CallId) -> asyncio.Future[tuple[str | None, str | None]]:
+        """A future for the agent's OriginateResponse of an agent-first callback: (channel,
+        None) when the agent answered, (None, reason) when not."""
+        future: asyncio.Future[tuple[str | None, str | None]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._agent_first_waiter[call_id] = future
+        # The Originate's ChannelId is the call id: the agent's channel has it as its Uniqueid
+        # from the start, so its DialEnd is known even if it came before the OriginateResponse.
+        self._agent_first[str(call_id)] = call_id
+        return future
+
+    def agent_first_answered(
+        self, call_id: CallId, channel: str | None, uniqueid: str | None, reason: str | None
+    ) -> None:
+        """The agent's phone answered (`channel`, `uniqueid`) or not (`reason`)."""
+        future = self._agent_first_waiter.pop(call_id, None)
+        if channel is not None and uniqueid is not None:
+            self._agent_first[uniqueid] = call_id
+            self._agent_leg[call_id] = channel
+        if future is not None and not future.done():
+            future.set_result((channel, reason))
+
+    def agent_first_of(self, uniqueid: str) -> CallId | None:
+        """The call whose agent-first agent channel has this Uniqueid."""
+        return self._agent_first.get(uniqueid)
+
     def forget(self, call_id: CallId) -> None:
+        self._agent_first = {u: c for u, c in self._agent_first.items() if c != call_id}
+        waiter_af = self._agent_first_waiter.pop(call_id, None)
+        if waiter_af is not None and not waiter_af.done():
+            waiter_af.cancel()
+        self._forget_channels(call_id)
+
+    def _forget_channels(self, call_id: CallId) -> None:
         self._agent_leg.pop(call_id, None)
         self._spy_leg.pop(call_id, None)
         self._consult_leg.pop(call_id, None)

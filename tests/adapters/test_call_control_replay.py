@@ -363,3 +363,140 @@ async def test_originate_more_channel_id_amd_human_and_amd_hangup() -> None:
         )
     finally:
         await r.ami.close()
+
+
+def recorded_events(name: str) -> list[AmiMessage]:
+    """Every message Asterisk sent in a recording, in order."""
+    parser = AmiParser()
+    out: list[AmiMessage] = []
+    for line in (FIXTURES / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+        chunk = json.loads(line) if line.strip() else None
+        if chunk is not None and chunk["dir"] == "asterisk->server":
+            out.extend(parser.feed(chunk["data"].encode("latin-1")))
+    return out
+
+
+async def test_agent_first_originate_against_the_recording() -> None:
+    """ami-originate-more's async Originate of a channel into a context (`orig-human`, with
+    ChannelId) is the frame of an agent-first callback: the agent's endpoint into cc-callback,
+    our caller ID and CC_* variables. Its recorded OriginateResponse (Success) tells the
+    adapter that the agent answered, and which channel is the agent's leg."""
+    r = await rig("ami-originate-more")
+    steps = r.fake.steps
+    try:
+        call = CallId("cc-call-0001")  # the recorded ChannelId
+        request = OriginateRequest(
+            call,
+            "5551234",
+            "5559000",
+            timeout_s=2.0,
+            amd=False,
+            variables=(("CC_CALLBACK_ID", "7"),),
+        )
+        endpoint = steps["orig-human"].action["Channel"]  # Local/2005@customers: the agent
+        task = await r.act(
+            "orig-human",
+            lambda: r.control.dial_from_agent(request, endpoint, 8.0),
+            wait=False,
+        )
+        same_action(
+            r.last,
+            steps["orig-human"].action,
+            differ={"Context": "cc-callback", "CallerID": '"Callback" <5551234>'},
+            extra={"Variable", "OtherChannelId"},
+        )
+        assert r.last.action_id == "agentfirst-cc-call-0001"
+        assert r.last.get_all("Variable") == [
+            "CC_CALL_ID=cc-call-0001",
+            "CC_DIAL=Local/5551234@customers",
+            "CC_CALLER_ID=5559000",
+            "CC_RING_TIMEOUT=2",
+            "CC_CALLBACK_ID=7",
+        ]
+        await asyncio.wait_for(task, 5)  # returns: the agent answered
+        assert r.registry.agent_leg_of(call) == "Local/2005@customers-00000017;1"
+        assert r.registry.agent_first_of("cc-call-0001") == call
+        # the agent's channel is no caller: its AMD and AGI events publish nothing of ours
+        assert r.registry.channel_of(call) is None
+        assert [e for e in r.published if getattr(e, "call_id", None) == call] == []
+    finally:
+        await r.ami.close()
+
+
+async def test_agent_first_originate_the_agent_does_not_answer() -> None:
+    """ami-originate-outcomes' busy Originate (Response: Failure, Reason 5) as the agent's
+    phone: TelephonyError names the reason, and no leg is remembered."""
+    r = await rig("ami-originate-outcomes")
+    steps = r.fake.steps
+    try:
+        call = CallId("c-orig-busy")
+        request = OriginateRequest(call, "5551234", "5559000", timeout_s=2.0, amd=False)
+        endpoint = steps["orig-busy"].action["Channel"]
+
+        async def refused() -> None:
+            with pytest.raises(TelephonyError, match=r"did not answer \(originate reason 5\)"):
+                await r.control.dial_from_agent(request, endpoint, 8.0)
+
+        # Asterisk answered the burst of seven Originates after the last one (orig-badtech)
+        task = await r.act("orig-busy", refused, reply_of="orig-badtech", wait=False)
+        await asyncio.wait_for(task, 5)
+        assert r.registry.agent_leg_of(call) is None
+    finally:
+        await r.ami.close()
+
+
+def _dial_ends(name: str, caller_uniqueid: str) -> list[AmiMessage]:
+    return [
+        m
+        for m in recorded_events(name)
+        if m.event == "DialEnd" and m.get("Uniqueid") == caller_uniqueid
+    ]
+
+
+def test_agent_first_dial_end_answer_makes_the_customer_the_call() -> None:
+    """ami-call-control: SIP/sipp-00000000 Dials Local/1003@agents (DialEnd ANSWER), then the
+    bridge. Taken as an agent-first agent channel dialling the customer: the dialled leg
+    becomes the call's channel, the dialling one its agent leg; the outcome is published, and
+    the recorded BridgeEnter of the dialled leg connects the call."""
+    registry = ChannelRegistry()
+    published: list[Event] = []
+    translator = AmiEventTranslator(registry, FakeClock(), published.append)
+    call = CallId("af-1")
+    registry.agent_first_answered(call, CALLER, "1795914608.0", None)
+    events = recorded_events("ami-call-control")
+    first = next(i for i, m in enumerate(events) if m.event == "DialEnd")
+    answered = events[first]
+    assert answered.get("DialStatus") == "ANSWER" and answered.get("Uniqueid") == "1795914608.0"
+    customer = answered["DestUniqueid"]
+    for msg in events[first:]:
+        translator.handle(msg)
+        if msg.event == "BridgeEnter" and msg.get("Uniqueid") == customer:
+            break
+    assert registry.channel_of(call) == "Local/1003@agents-00000000;1"
+    assert registry.by_uniqueid(customer) == call
+    assert registry.agent_leg_of(call) == CALLER
+    assert [type(e).__name__ for e in published] == ["OriginateFinished", "CallConnected"]
+    finished = published[0]
+    assert isinstance(finished, OriginateFinished)
+    assert (finished.call_id, finished.outcome, finished.cause) == (call, "answered_human", None)
+
+
+@pytest.mark.parametrize(
+    ("index", "outcome", "cause"),
+    [(0, "no_answer", "no answer"), (1, "failed", "the agent hung up before the answer")],
+)
+def test_agent_first_dial_end_without_answer(index: int, outcome: str, cause: str) -> None:
+    """ami-queue-members' DialEnd NOANSWER and CANCEL of SIP/sipp-00000007's ring of
+    Local/1009@agents, as an agent-first dial: one OriginateFinished, the dialled leg is not
+    registered (its Hangup is nobody's)."""
+    registry = ChannelRegistry()
+    published: list[Event] = []
+    translator = AmiEventTranslator(registry, FakeClock(), published.append)
+    call = CallId(f"af-{index}")
+    registry.agent_first_answered(call, "SIP/sipp-00000007", "1795915340.49", None)
+    dial_end = _dial_ends("ami-queue-members", "1795915340.49")[index]
+    translator.handle(dial_end)
+    assert registry.channel_of(call) is None
+    [finished] = published
+    assert isinstance(finished, OriginateFinished)
+    assert (finished.call_id, finished.outcome, finished.cause) == (call, outcome, cause)

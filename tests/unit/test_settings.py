@@ -41,6 +41,19 @@ def test_bad_value_in_file_names_file_line_and_key(tmp_path: Path) -> None:
     assert "http.port" in message
 
 
+def test_callbacks_connect_is_caller_first_or_agent_first(tmp_path: Path) -> None:
+    assert load_settings(environ={}).callbacks.connect == "caller_first"
+    f = tmp_path / "cc.toml"
+    f.write_text('[callbacks]\nconnect = "agent_first"\n')
+    assert load_settings(f, environ={}).callbacks.connect == "agent_first"
+    f.write_text('[callbacks]\nmax_attempts = 2\nconnect = "agent-first"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(f, environ={})
+    message = str(err.value)
+    assert f"{f}:3" in message and "callbacks.connect" in message
+    assert "caller_first" in message and "agent_first" in message
+
+
 def test_bad_environment_variable_is_named() -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(environ={"CC_AGI_PORT": "not-a-port"})
