@@ -12,10 +12,19 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 
 from acd.queries import EWT_WINDOW_S
 from contactcenter.ids import AgentId, CallId, QueueId
+from contactcenter.sharedqueue.memory_index import (
+    AgentRec,
+    CallRec,
+    QueueRec,
+    ZKey,
+    ZSet,
+    agent_of,
+    call_of,
+    satisfies,
+)
 from contactcenter.sharedqueue.ports import (
     NO_CONTEXT,
     AgentLogin,
@@ -40,121 +49,15 @@ from contactcenter.sharedqueue.ports import (
 )
 from contactcenter.sharedqueue.redis_scripts import MAX_ANSWERS, RR
 
-_ZKey = tuple[str, ...]
 _HOLDING = ("assigned", "on_call", "on_hold", "busy")
-
-
-class _ZSet:
-    """A Redis sorted set: members ordered by (score, member)."""
-
-    __slots__ = ("_items", "_scores")
-
-    def __init__(self) -> None:
-        self._items: list[tuple[float, str]] = []
-        self._scores: dict[str, float] = {}
-
-    def add(self, member: str, score: float) -> None:
-        self.remove(member)
-        self._scores[member] = score
-        bisect.insort(self._items, (score, member))
-
-    def remove(self, member: str) -> None:
-        score = self._scores.pop(member, None)
-        if score is not None:
-            i = bisect.bisect_left(self._items, (score, member))
-            del self._items[i]
-
-    def first(self) -> tuple[str, float] | None:
-        if not self._items:
-            return None
-        score, member = self._items[0]
-        return member, score
-
-    def rank_of(self, member: str, score: float) -> int:
-        """How many members come before (score, member), present or not."""
-        return bisect.bisect_left(self._items, (score, member))
-
-    def members(self) -> list[str]:
-        return [m for _, m in self._items]
-
-    def items(self) -> list[tuple[str, float]]:
-        return [(m, s) for s, m in self._items]
-
-
-@dataclass(slots=True)
-class _Agent:
-    skills: dict[str, int]
-    queues: dict[QueueId, int]
-    state: AgentStateName
-    since: float
-    idle: float = 0.0
-    reason: str | None = None
-    call: CallId | None = None
-    rk: list[tuple[QueueId, str, int]] = field(default_factory=list)
-    ks: dict[QueueId, float] = field(default_factory=dict)  # last score per queue
-    ronas: int = 0
-    nc_day: float | None = None
-    nc: dict[QueueId, int] = field(default_factory=dict)  # answered on day nc_day
-
-
-@dataclass(slots=True)
-class _Call:
-    queue: QueueId
-    priority: int
-    enqueued_at: float
-    profile: str
-    target: AgentId | None
-    member: str
-    score: float
-    seq: int
-    entered: float
-    step: int
-    zkey: _ZKey = ()
-    state: str = "waiting"
-    agent: AgentId | None = None
-    assigned_at: float = 0.0
-    assign_seq: int = 0
-
-
-@dataclass(slots=True)
-class _Queue:
-    aging: float = 0.0
-    strategy: str = "longest_idle"
-    skills: tuple[str, ...] = ()
-    waiting: int = 0
-    profiles: set[str] = field(default_factory=set)
-    penalties: list[int] = field(default_factory=list)  # sorted, distinct
-    agents: set[AgentId] = field(default_factory=set)  # logged in, serving
-    rr: tuple[int, int] = (0, -1)
-    wr: float = 0.0
-    day: float | None = None
-    answers: list[float] = field(default_factory=list)  # times, oldest first
-
-
-def satisfies(skills: dict[str, int], profile: str) -> bool:
-    if not profile:
-        return True
-    for pair in profile.split(","):
-        skill, level = pair.split("=")
-        if skills.get(skill, 0) < int(level):
-            return False
-    return True
-
-
-def _agent_of(member: str) -> AgentId:
-    return AgentId(member.split("|", 1)[1])
-
-
-def _call_of(member: str) -> CallId:
-    return CallId(member.split("|", 2)[2])
 
 
 class MemorySharedQueues:
     def __init__(self) -> None:
-        self._agents: dict[AgentId, _Agent] = {}
-        self._calls: dict[CallId, _Call] = {}
-        self._queues: dict[QueueId, _Queue] = {}
-        self._zsets: dict[_ZKey, _ZSet] = {}
+        self._agents: dict[AgentId, AgentRec] = {}
+        self._calls: dict[CallId, CallRec] = {}
+        self._queues: dict[QueueId, QueueRec] = {}
+        self._zsets: dict[ZKey, ZSet] = {}
         self._positions: dict[AgentId, int] = {}
         self._call_seq = 0
         self._assign_seq = 0
@@ -162,16 +65,16 @@ class MemorySharedQueues:
 
     # --- helpers (the same steps as the Lua library in redis_scripts.py) ------------------
 
-    def _zset(self, key: _ZKey) -> _ZSet:
+    def _zset(self, key: ZKey) -> ZSet:
         zset = self._zsets.get(key)
         if zset is None:
-            zset = self._zsets[key] = _ZSet()
+            zset = self._zsets[key] = ZSet()
         return zset
 
-    def _queue(self, queue_id: QueueId) -> _Queue:
+    def _queue(self, queue_id: QueueId) -> QueueRec:
         queue = self._queues.get(queue_id)
         if queue is None:
-            queue = self._queues[queue_id] = _Queue()
+            queue = self._queues[queue_id] = QueueRec()
         return queue
 
     def _total_level(self, q: QueueId, skills: dict[str, int]) -> int:
@@ -188,9 +91,9 @@ class MemorySharedQueues:
                 for member in zset.members():
                     zset.add(member, 0.0)
                     if pf == "":
-                        self._agents[_agent_of(member)].ks[q] = 0.0
+                        self._agents[agent_of(member)].ks[q] = 0.0
 
-    def _score(self, a: AgentId, agent: _Agent, q: QueueId, ctx: RouteContext) -> float:
+    def _score(self, a: AgentId, agent: AgentRec, q: QueueId, ctx: RouteContext) -> float:
         queue = self._queue(q)
         if queue.strategy == "least_calls":
             self._roll_day(q, ctx.day)
@@ -206,7 +109,7 @@ class MemorySharedQueues:
             return queue.wr + float(u) / max(1, self._total_level(q, agent.skills))
         return agent.idle
 
-    def _index(self, a: AgentId, agent: _Agent, keep: bool, ctx: RouteContext) -> None:
+    def _index(self, a: AgentId, agent: AgentRec, keep: bool, ctx: RouteContext) -> None:
         member = f"{agent.idle:020.6f}|{a}"
         agent.rk = []
         for q, pen in agent.queues.items():
@@ -219,7 +122,7 @@ class MemorySharedQueues:
                     self._zset(("r", q, pf, str(pen))).add(member, score)
                     agent.rk.append((q, pf, pen))
 
-    def _unindex(self, a: AgentId, agent: _Agent) -> None:
+    def _unindex(self, a: AgentId, agent: AgentRec) -> None:
         member = f"{agent.idle:020.6f}|{a}"
         for q, pf, pen in agent.rk:
             self._zset(("r", q, pf, str(pen))).remove(member)
@@ -234,12 +137,12 @@ class MemorySharedQueues:
             return
         for pen in queue.penalties:
             for member, score in self._zset(("r", q, "", str(pen))).items():
-                agent = self._agents[_agent_of(member)]
+                agent = self._agents[agent_of(member)]
                 if satisfies(agent.skills, profile):
                     self._zset(("r", q, profile, str(pen))).add(member, score)
                     agent.rk.append((q, profile, pen))
 
-    def _place(self, call: _Call) -> None:
+    def _place(self, call: CallRec) -> None:
         if call.target is not None:
             call.zkey = ("t", call.target)
         else:
@@ -249,7 +152,7 @@ class MemorySharedQueues:
         call.state, call.agent, call.assigned_at, call.assign_seq = "waiting", None, 0.0, 0
         self._queue(call.queue).waiting += 1
 
-    def _unplace(self, call: _Call) -> None:
+    def _unplace(self, call: CallRec) -> None:
         self._zset(call.zkey).remove(call.member)
         self._queue(call.queue).waiting -= 1
 
@@ -276,11 +179,11 @@ class MemorySharedQueues:
     def _release_directed(self, a: AgentId) -> list[CallId]:
         out = []
         for member in self._zset(("t", a)).members():
-            call = self._calls[_call_of(member)]
+            call = self._calls[call_of(member)]
             self._unplace(call)
             call.target = None
             self._place(call)
-            out.append(_call_of(member))
+            out.append(call_of(member))
         return out
 
     def _drop(self, a: AgentId) -> list[CallId]:
@@ -289,19 +192,19 @@ class MemorySharedQueues:
             self._queue(q).agents.discard(a)
         return self._release_directed(a)
 
-    def _unassign(self, call: _Call, a: AgentId) -> None:
+    def _unassign(self, call: CallRec, a: AgentId) -> None:
         self._zset(("g", call.queue)).remove(call.member)
         if call.target == a:
             call.target = None
         self._agents[a].call = None
 
-    def _logged_in(self, agent_id: AgentId, op: str) -> _Agent:
+    def _logged_in(self, agent_id: AgentId, op: str) -> AgentRec:
         agent = self._agents.get(agent_id)
         if agent is None:
             raise unknown_agent(agent_id, op)
         return agent
 
-    def _ringing(self, call_id: CallId) -> tuple[_Call, AgentId] | None:
+    def _ringing(self, call_id: CallId) -> tuple[CallRec, AgentId] | None:
         call = self._calls.get(call_id)
         if call is None or call.state != "assigned" or call.agent is None:
             return None  # waiting, answered or gone
@@ -335,7 +238,7 @@ class MemorySharedQueues:
         w = self._queue(call.queue_id).aging
         score = call.enqueued_at - call.priority / w if w > 0 else float(-call.priority)
         entered = call.enqueued_at if call.entered_at is None else call.entered_at
-        record = _Call(
+        record = CallRec(
             call.queue_id,
             call.priority,
             call.enqueued_at,
@@ -380,7 +283,7 @@ class MemorySharedQueues:
             if old.state == "ready":
                 self._index(a, old, False, ctx)
             return False
-        self._agents[a] = _Agent(
+        self._agents[a] = AgentRec(
             dict(agent.skills), dict(agent.queues), "not_ready", now, reason="login"
         )
         return True
@@ -395,7 +298,7 @@ class MemorySharedQueues:
             self._unindex(agent_id, agent)
         return self._drop(agent_id)
 
-    def _check_free(self, agent_id: AgentId, agent: _Agent, op: str) -> None:
+    def _check_free(self, agent_id: AgentId, agent: AgentRec, op: str) -> None:
         if agent.state in _HOLDING:
             raise state_conflict(agent_id, agent.state, f"go {op}")
 
@@ -590,14 +493,14 @@ class MemorySharedQueues:
     def _best_call(self, a: AgentId) -> tuple[CallId, tuple[float, float, int], bool] | None:
         direct = self._zset(("t", a)).first()
         if direct is not None:
-            return _call_of(direct[0]), (0.0, 0.0, 0), True
+            return call_of(direct[0]), (0.0, 0.0, 0), True
         best: tuple[CallId, tuple[float, float, int], bool] | None = None
         for q, pf, _ in self._agents[a].rk:
             head = self._zset(("w", q, pf)).first()
             if head is not None:
                 rank = self._rank(head[0], head[1], self._queue(q).aging)
                 if best is None or rank < best[1]:
-                    best = (_call_of(head[0]), rank, False)
+                    best = (call_of(head[0]), rank, False)
         return best
 
     def _best_agent(self, call_id: CallId, ctx: RouteContext) -> AgentId | None:
@@ -614,7 +517,7 @@ class MemorySharedQueues:
             zset = self._zsets.get(("r", call.queue, call.profile, str(pen)))
             head = None if zset is None else zset.first()
             if head is not None:
-                return _agent_of(head[0])
+                return agent_of(head[0])
         return None
 
     def _is_ready(self, a: AgentId) -> bool:
@@ -697,7 +600,7 @@ class MemorySharedQueues:
         if call.target is not None:
             directed = self._zset(("t", call.target))
             ahead = directed.members()[: directed.rank_of(call.member, call.score)]
-            pos = 1 + sum(1 for x in ahead if self._calls[_call_of(x)].queue == call.queue)
+            pos = 1 + sum(1 for x in ahead if self._calls[call_of(x)].queue == call.queue)
             agent = self._agents.get(call.target)
             if agent is not None and agent.state == "assigned" and agent.call != call_id:
                 other = self._calls[agent.call] if agent.call is not None else None
@@ -726,7 +629,7 @@ class MemorySharedQueues:
         for pf in queue.profiles:
             zset = self._zsets.get(("w", queue_id, pf))
             for member in [] if zset is None else zset.members():
-                call_id = _call_of(member)
+                call_id = call_of(member)
                 call = self._calls[call_id]
                 eff = call.priority + queue.aging * (now - call.enqueued_at)
                 calls.append((-eff, call.enqueued_at, call.seq, call_id))
