@@ -12,28 +12,31 @@ Vocabulary
 * An *agent* logs in with skills (level 1-10) and queues (each with a penalty, as Asterisk's
   app_queue: lower penalty is offered calls first). Agent states:
   ``not_ready`` (after login, or with a reason), ``ready``, ``assigned`` (holds a call given by
-  `assign_*`, not yet answered: the offer rings), ``on_call`` (after `answer`), ``busy``
-  (working outside the ACD) and ``wrap_up`` (after `finish`). An agent who is assigned, on call
-  or busy *holds* work: only `finish` (and, while assigned, `requeue` / `withdraw`) ends it.
+  `assign_*`, not yet answered: the offer rings), ``on_call`` (after `answer`), ``on_hold``
+  (`hold`), ``busy`` (working outside the ACD) and ``wrap_up`` (after `finish`). An agent who
+  is assigned, on call, on hold or busy *holds* work: only `finish` (and, while assigned,
+  `requeue` / `withdraw` / `move`) ends it.
 * An *assignment* is the pair (call, agent) made by `assign_for_agent` or `assign_for_call`;
   it lasts until `finish` (or `requeue` / `withdraw` before it is answered). Every assignment
   gets a number from one counter of the deployment (`Assignment.seq`), in the order the
   assignments were made.
 
-Routing rules (the main rules of the in-process core, acd/routing.py)
--------------------------------------------------------------------
+Routing rules (the rules of the in-process core, acd/routing.py)
+-------------------------------------------------------------
 * Calls: higher effective priority first, p + w x (now - enqueued_at) with the queue's aging
   weight w (`configure_queue`); equal effective priority: earlier enqueue time, then earlier
   enqueue (first come, first served). Within one queue this order does not depend on `now`, so
   it is kept sorted: key e - p / w (w > 0) or -p (w = 0), ties by (e, enqueue order).
 * A call goes only to an agent logged in to its queue whose level is >= the call's minimum for
-  every required skill. A call with a target agent goes only to that agent (skills and queues
-  are not checked); calls targeted at one agent are compared with the others by effective
-  priority, and among themselves are served oldest first.
-* Agents: lowest penalty for the call's queue first, then longest idle (ready since the
-  earliest time), then agent id.
+  every required skill (`reprofile` lowers it: widening). A call with a target agent (a
+  *directed* call) goes only to that agent (skills and queues are not checked), before any
+  other call of theirs; it becomes an ordinary call of its queue when the agent does not
+  answer it (`requeue`), logs out, or is not logged in when it is enqueued.
+* Agents: lowest penalty for the call's queue first, then the queue's strategy
+  (`configure_queue`: longest_idle, least_calls, most_skilled, round_robin, weighted_random;
+  see redis_lua.py for the scores), then longest idle, then agent id.
 * An agent who becomes ready takes the best call among those waiting in their queues that they
-  are skilled for (and those targeted at them). Penalties do not matter in this direction: a
+  are skilled for (their directed calls first). Penalties do not matter in this direction: a
   call still waiting means no agent with a lower penalty was free for it.
 """
 

@@ -5,25 +5,36 @@ calls nor one call two agents. Key layout and guarantees: docs/architecture.md, 
 operation". All keys start with the deployment's prefix (setting `redis_prefix`).
 
 Keys (P = prefix; q queue, pf profile "skill=level,...", pen penalty, a agent, c call):
-  P q:<q>                 hash  aging (w), n (calls waiting, targeted ones included)
+  P q:<q>                 hash  aging (w), strat, skills ("a,b"), n (calls waiting, directed
+                                ones included), rr_r / rr_p (round-robin pointer), wr
+                                (weighted-random clock), day (least_calls: the day scored)
   P q:<q>:pf              set   profiles seen in the queue ("" = no requirement)
   P q:<q>:pen             zset  penalties agents have in the queue (member = score = penalty)
+  P q:<q>:ag              set   logged-in agents serving the queue
   P w:<q>:<pf>            zset  waiting calls; score e - p/w (w > 0) or -p; member
                                 "<e %020.6f>|<enqueue seq %012d>|<call id>"
-  P r:<q>:<pf>:<pen>      zset  READY agents of the queue with that penalty who meet the profile,
-                                score = ready since (longest idle first), member = agent id
-  P t:<a>                 zset  waiting calls targeted at the agent, score e (oldest first)
-  P a:<a>                 hash  st (not_ready|ready|assigned|on_call|busy|wrap_up), since,
-                                idle, reason, call, rk (when READY: the READY sets the agent
-                                is in, "q|pf|pen|q|pf|pen...")
-  P a:<a>:sk / a:<a>:qs   hash  skill -> level / queue -> penalty
-  P c:<c>                 hash  st (waiting|assigned), q, p, e, pf, tg, zk, m, sc, seq,
-                                agent, at, aseq
-  P seq:call, P seq:asg   counters: enqueue order, assignment order
+  P g:<q>                 zset  ringing (assigned, unanswered) ordinary calls, as w: (positions)
+  P r:<q>:<pf>:<pen>      zset  READY agents of the queue with that penalty who meet the profile;
+                                score = the strategy's key (redis_lua.py agent_score: ready
+                                since, calls today, -total level, round * 2^20 + position,
+                                clock + draw / weight), member "<ready since %020.6f>|<agent>"
+                                (ties: longest idle, then agent id)
+  P t:<a>                 zset  waiting calls directed to the agent, scored as in their queue
+  P ans:<q>               zset  the queue's last answers (score = time; 200, 900 s at most)
+  P a:<a>                 hash  st (not_ready|ready|assigned|on_call|on_hold|busy|wrap_up),
+                                since, idle, reason, call, ronas, rk (when READY: the READY sets
+                                the agent is in, "q|pf|pen|q|pf|pen...")
+  P a:<a>:sk / :qs / :ks  hash  skill -> level / queue -> penalty / queue -> last score
+  P a:<a>:nc              hash  queue -> calls answered on day `_d` (least_calls)
+  P c:<c>                 hash  st (waiting|assigned|answered), q, p, e, pf, tg, zk, m, sc, seq,
+                                ent (entered the queue), step (widening), agent, at, aseq
+  P pos                   hash  agent -> login position (round robin; kept after logout)
+  P seq:call, seq:asg, seq:pos, seq:ans   counters
 A script looks only at the heads of the sorted sets of the agent's queues and profiles (or of
-the call's queue, profile and penalties): never at all agents or all calls. The one exception is
-the first call with a new profile in a queue, which fills that profile's READY sets from the
-queue's READY agents once.
+the call's queue, profile and penalties): never at all agents or all calls. The bounded
+exceptions: the first call with a new profile in a queue fills that profile's READY sets from
+the queue's READY agents once; the first decision of a new day re-scores a least_calls queue's
+READY agents; a logout moves the agent's directed calls.
 
 Redis Cluster is not supported: the scripts derive key names from hash contents, which Redis
 Cluster only allows for keys declared up front. Run one Redis primary (with a replica and
