@@ -2,33 +2,46 @@
 on top of shared queues, so that several server nodes route one set of queues together.
 
 It takes the same inputs (acd/messages.py) and emits the same outputs to the same handlers
-(`on_offer`, `on_offer_withdrawn`, `on_agent_state`, `on_offer_timed_out`), with the same timer
-keys; every decision is one atomic `SharedQueues` operation, so it holds across nodes.
+(`on_offer`, `on_offer_withdrawn`, `on_agent_state`, `on_offer_timed_out`, `on_overflow`,
+`on_call_moved`), with the same timer keys; every decision is one atomic `SharedQueues`
+operation, so it holds across nodes. Queries (`agent_view`, `position`, `estimated_wait_s`,
+`queue_status`) read the store (acd_queries.py).
 
-What it maps:
-* AgentLogin: the agent's queues are those whose skills they all have (penalty 0), their levels
-  those given (DEFAULT_SKILL_LEVEL otherwise); a call's requirement is its queue's skills at the
-  queue's `skill_levels` (1 when not named).
+What it maps (acd_mapping.py):
+* AgentLogin: the agent serves the queues whose skills they all have at levels acceptable at
+  some widening step, with their `penalties` (0 by default); levels are those given
+  (DEFAULT_SKILL_LEVEL otherwise). A call's requirement is its queue's skills at the queue's
+  `skill_levels` (1 when not named), lowered at each widening step (`reprofile`).
+* Strategies: the store orders each queue's READY agents by penalty, then by the strategy's
+  key (redis_scripts.py); the node passes the site-local day ("least_calls") and the
+  exponential draws ("weighted_random", from `rng`, as the core's QueuePolicy draws them).
 * An offer is an assignment (agent `assigned`, state RINGING); AcceptOffer is `answer`
-  (ON_CALL); CallFinished is `finish` (WRAP_UP with the queue's timer, or READY at once);
-  the offer timer (RONA) is `requeue` of that very assignment, the caller leaving while it rings
-  is `withdraw`.
-* Timers are this node's (`loop.call_later`). The node that made an offer runs its RONA timer;
-  an AcceptOffer that arrives at another node makes that timer harmless (`requeue` refuses an
-  answered call). A node that stops loses its timers: its ringing offers then wait for an
-  answer or for the caller to leave.
+  (ON_CALL); AgentHold is `hold`; CallFinished is `finish` (WRAP_UP with the queue's timer, or
+  READY at once); the offer timer (RONA) is `requeue` of that very assignment (counting
+  consecutive RONAs against `max_consecutive_rona`), the caller leaving while it rings is
+  `withdraw`; MoveCall and overflow are `move`.
+* Timers are this node's (`loop.call_later`): the node that made an offer runs its RONA timer,
+  the node that enqueued (or moved) a call its widening and overflow timers. A timer checks the
+  store when it fires (the call's queue, entry time and step), so a timer made stale by another
+  node does nothing. A node that stops loses its timers: its ringing offers then wait for an
+  answer or for the caller to leave, and its waiting calls no longer widen or overflow by time
+  (they are still routed at their current requirement).
 
-Differences from the in-process core (refused at construction where they matter):
-* strategies other than "longest_idle", widening (`widen`), overflow and
-  `max_consecutive_rona` are not available: a queue that uses them is a ConfigError;
-* `decide()` cannot decide before its first await (the decision is a Redis round trip): its
-  errors raise when the returned coroutine is awaited;
-* a re-login of an agent already logged in changes nothing (the core updates the skills);
-* an agent freed by a caller who hung up during the ring is ready from that moment (the core
-  gives back their old place in the idle order);
+Differences from the in-process core:
+* "ring_all" and `borrow_from` are refused at construction (ConfigError);
+* decisions are made call by call or agent by agent (`assign_for_call` / `assign_for_agent`)
+  rather than by one global pass: when one input frees an agent and queues a call at once
+  (MoveCall, RemoveCall, RONA), the moved call is routed first, then the freed agent; agents
+  whose idle times (or strategy keys) tie are ordered by agent id, not by the core's
+  sequence numbers;
+* the overflow on estimated wait (`overflow_when_ewt_exceeds_s`) reads the estimate and then
+  moves the call in a second atomic step that applies only if the call still waits there;
+* the position of a directed call counts its agent's directed calls of every queue placed
+  before it;
 * a request of an agent who is not logged in raises InvalidTransition, whether or not they
-  ever were (the core raises UnknownAgent for one it never saw);
-* there is no `core` to query: use `agent_status()`.
+  ever were (the core raises UnknownAgent for one it never saw); `agent_view` raises
+  UnknownAgent for any agent not logged in (the core shows a LOGGED_OUT agent it saw);
+* a re-login that only changes the penalty of a queue the agent does not serve changes nothing.
 Errors of the store (Redis down) raise SharedQueueUnavailable from `submit`; nothing is changed
 by a failed operation, and the caller keeps its call (still on its channel) to submit again.
 """
@@ -37,22 +50,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from zoneinfo import ZoneInfo
 
 from acd import messages as m
-from acd.errors import InvalidSkills, InvalidTransition, OfferNotFound, UnknownQueue
-from acd.model import DEFAULT_SKILL_LEVEL, MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, AgentState
+from acd.core import RONA_LIMIT_REASON
+from acd.errors import InvalidTransition, OfferNotFound, UnknownQueue
+from acd.model import AgentState
 from acd.model import QueueConfig as QueueConfig
+from acd.routing import step_of
 from acd.state import offer_timer_key, wrapup_timer_key
 from contactcenter.clock import Clock
-from contactcenter.errors import ConfigError
 from contactcenter.ids import AgentId, CallId, QueueId
+from contactcenter.sharedqueue import acd_mapping as mp
+from contactcenter.sharedqueue.acd_moves import SharedAcdMoves
 from contactcenter.sharedqueue.ports import (
     AgentLogin,
     AgentStateConflict,
     AgentStatus,
-    Assignment,
     QueueCall,
     SharedQueues,
 )
@@ -70,35 +86,33 @@ WithdrawHandler = Callable[[m.WithdrawOffer], Awaitable[None]]
 StateHandler = Callable[[m.AgentStateChanged], Awaitable[None]]
 RonaHandler = Callable[[m.OfferTimedOut], Awaitable[None]]
 OverflowHandler = Callable[[m.CallOverflowed], Awaitable[None]]
+MovedHandler = Callable[[m.CallMoved], Awaitable[None]]
 
 
-def check_supported(queue: QueueConfig) -> None:
-    """Raise ConfigError naming the queue and the setting the shared queues cannot honour."""
-    unsupported = []
-    if queue.strategy != "longest_idle":
-        unsupported.append(f"strategy {queue.strategy!r} (only 'longest_idle')")
-    if queue.widen:
-        unsupported.append("widen")
-    if queue.overflow_queue is not None:
-        unsupported.append("overflow_queue / overflow_after_s")
-    if queue.max_consecutive_rona:
-        unsupported.append("max_consecutive_rona")
-    if unsupported:
-        raise ConfigError(
-            f"queue {queue.id}: not available with shared (Redis) routing: "
-            + ", ".join(unsupported)
-        )
+def check_supported(queues: Mapping[QueueId, QueueConfig]) -> None:
+    """Raise ConfigError naming the queue and the setting shared routing cannot honour."""
+    mp.check_supported(queues)
 
 
-class SharedAcdService:
+class SharedAcdService(SharedAcdMoves):
     def __init__(
-        self, shared: SharedQueues, queues: Mapping[QueueId, QueueConfig], clock: Clock
+        self,
+        shared: SharedQueues,
+        queues: Mapping[QueueId, QueueConfig],
+        clock: Clock,
+        *,
+        rng: random.Random | None = None,
+        site_tz: ZoneInfo | None = None,
     ) -> None:
-        for queue in queues.values():
-            check_supported(queue)
+        """`rng` draws the "weighted_random" variates (as AcdCore's `rng`); `site_tz` says
+        when a day starts for "least_calls" (default UTC)."""
+        mp.check_supported(queues)
         self.shared = shared
         self._queues = dict(queues)
         self._clock = clock
+        self._rng = rng if rng is not None else random.Random(0)
+        self._tz = site_tz if site_tz is not None else ZoneInfo("UTC")
+        self._used_skills = frozenset().union(*(q.skills for q in self._queues.values()))
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._configured = False
@@ -106,24 +120,25 @@ class SharedAcdService:
         self.on_offer_withdrawn: WithdrawHandler | None = None
         self.on_agent_state: StateHandler | None = None
         self.on_offer_timed_out: RonaHandler | None = None
-        self.on_overflow: OverflowHandler | None = None  # never called: no overflow here
+        self.on_overflow: OverflowHandler | None = None
+        self.on_call_moved: MovedHandler | None = None
 
     # --- the AcdService interface ----------------------------------------------------------
 
     async def submit(self, message: m.Input) -> list[m.Output]:
         """Carry out one input through the shared queues and then its outputs, in order."""
-        if not self._configured:
-            for qid, queue in self._queues.items():
-                await self.shared.configure_queue(qid, queue.priority_aging_per_s)
-            self._configured = True
+        await self._configure()
         outputs = await self._handle(message, self._clock.now())
         await self._execute(outputs)
         return outputs
 
-    def decide(self, message: m.Input) -> Coroutine[Any, Any, list[m.Output]]:
-        """As `submit`: the decision itself needs a round trip, so its errors raise when the
-        returned coroutine is awaited."""
-        return self.submit(message)
+    async def _configure(self) -> None:
+        if not self._configured:
+            for qid, q in self._queues.items():
+                await self.shared.configure_queue(
+                    qid, q.priority_aging_per_s, q.strategy, sorted(q.skills)
+                )
+            self._configured = True
 
     async def agent_status(self, agent_id: AgentId) -> AgentStatus | None:
         return await self.shared.agent(agent_id)
@@ -159,6 +174,10 @@ class SharedAcdService:
                 return await self._finished(msg.call_id, msg.agent_id, now)
             case m.TimerFired():
                 return await self._timer_fired(msg.key, now)
+            case m.MoveCall():
+                return await self._move(msg, now)
+            case m.AgentHold():
+                return await self._hold(msg, now)
         raise AssertionError(msg)  # pragma: no cover
 
     async def _status(self, agent_id: AgentId) -> AgentStatus:
@@ -168,44 +187,52 @@ class SharedAcdService:
         return status
 
     async def _login(self, msg: m.AgentLogin, now: float) -> list[m.Output]:
-        for skill, level in msg.skill_levels.items():
-            if skill not in msg.skills:
-                raise InvalidSkills(f"agent {msg.agent_id}: level for {skill!r}, not a skill")
-            if not MIN_SKILL_LEVEL <= level <= MAX_SKILL_LEVEL:
-                raise InvalidSkills(f"agent {msg.agent_id}: level {level} of {skill!r} not 1-10")
-        if await self.shared.agent(msg.agent_id) is not None:
-            return []
-        levels = {s: msg.skill_levels.get(s, DEFAULT_SKILL_LEVEL) for s in msg.skills}
-        queues = {qid: 0 for qid, q in self._queues.items() if q.skills <= msg.skills}
-        await self.shared.login(AgentLogin(msg.agent_id, levels, queues), now)
-        return [self._state(msg.agent_id, AgentState.NOT_READY, now, reason=LOGIN_REASON)]
+        levels = mp.login_levels(msg)
+        queues = mp.login_queues(msg, levels, self._queues)
+        unused = msg.skills - self._used_skills
+        out: list[m.Output] = []
+        status = await self.shared.agent(msg.agent_id)
+        if status is not None:
+            if dict(status.skills) == levels and dict(status.queues) == queues:
+                return []
+            ctx = self._ctx(now, queues if status.state == "ready" else None)
+            await self.shared.login(AgentLogin(msg.agent_id, levels, queues), now, ctx)
+            if unused:
+                out.append(m.AgentSkillUnused(msg.agent_id, unused))
+            return out + await self._route_agent(msg.agent_id, now)
+        else:
+            await self.shared.login(AgentLogin(msg.agent_id, levels, queues), now)
+            out.append(self._state(msg.agent_id, AgentState.NOT_READY, now, reason=LOGIN_REASON))
+        if unused:
+            out.append(m.AgentSkillUnused(msg.agent_id, unused))
+        return out
 
     async def _logout(self, agent_id: AgentId, now: float) -> list[m.Output]:
         status = await self.shared.agent(agent_id)
         if status is None:
             return []
         out: list[m.Output] = []
-        if status.state in ("on_call", "busy"):
+        if status.state in ("on_call", "on_hold", "busy"):
             raise InvalidTransition(f"agent {agent_id} is on a call; it must end first")
         if status.state == "assigned" and status.call_id is not None:
             call_id = status.call_id
             if await self.shared.requeue(call_id, now, WITHDRAWN_AGENT_LOGOUT, agent_id):
                 out += [
-                    m.CancelTimer(offer_timer_key(call_id, agent_id)),
                     m.WithdrawOffer(call_id, agent_id, WITHDRAWN_AGENT_LOGOUT),
+                    m.CancelTimer(offer_timer_key(call_id, agent_id)),
                 ]
-                await self.shared.logout(agent_id)
+                released = await self.shared.logout(agent_id) or []
                 out.append(self._state(agent_id, AgentState.LOGGED_OUT, now))
-                return out + await self._route_call(call_id, now)
+                return out + await self._route_calls([call_id, *released], now)
             return await self._logout(agent_id, now)  # answered meanwhile: decide again
         if status.state == "wrap_up":
             out.append(m.CancelTimer(wrapup_timer_key(agent_id)))
         try:
-            await self.shared.logout(agent_id)
+            released = await self.shared.logout(agent_id) or []
         except AgentStateConflict:
             return await self._logout(agent_id, now)  # given a call meanwhile
         out.append(self._state(agent_id, AgentState.LOGGED_OUT, now))
-        return out
+        return out + await self._route_calls(released, now)
 
     async def _ready(self, agent_id: AgentId, now: float, *, timer: bool = False) -> list[m.Output]:
         status = await self._status(agent_id)
@@ -215,7 +242,7 @@ class SharedAcdService:
         if status.state == "wrap_up" and not timer:  # "ready now" ends the wrap-up early
             out.append(m.CancelTimer(wrapup_timer_key(agent_id)))
         try:
-            await self.shared.ready(agent_id, now)
+            await self.shared.ready(agent_id, now, self._ctx(now, status.queues))
         except AgentStateConflict:
             return out
         out.append(self._state(agent_id, AgentState.READY, now))
@@ -223,7 +250,7 @@ class SharedAcdService:
 
     async def _not_ready(self, agent_id: AgentId, reason: str, now: float) -> list[m.Output]:
         status = await self._status(agent_id)
-        if status.state in ("assigned", "on_call", "busy"):
+        if status.state in ("assigned", "on_call", "on_hold", "busy"):
             return []
         if status.state == "not_ready" and status.reason == reason:
             return []
@@ -241,43 +268,84 @@ class SharedAcdService:
         queue = self._queues.get(msg.queue_id)
         if queue is None:
             raise UnknownQueue(f"unknown queue {msg.queue_id}")
-        needs = {s: queue.skill_levels.get(s, MIN_SKILL_LEVEL) for s in queue.skills}
         at = now if msg.enqueued_at is None else msg.enqueued_at
-        call = QueueCall(msg.call_id, msg.queue_id, msg.priority, at, needs)
+        step = step_of(queue, now - at) if queue.widen else 0
+        call = QueueCall(
+            msg.call_id,
+            msg.queue_id,
+            msg.priority,
+            at,
+            mp.needs(queue, step),
+            msg.target_agent,
+            at,
+            step,
+        )
         if not await self.shared.enqueue(call):
             raise InvalidTransition(f"call {msg.call_id} is already queued or with an agent")
-        return await self._route_call(msg.call_id, now)
+        out = mp.schedule_timers(queue, msg.call_id, step, at)
+        offered = await self._route_call(msg.call_id, now)
+        out += offered
+        if not offered and queue.overflow_when_ewt_exceeds_s is not None:
+            out += await self._overflow_on_ewt(msg.call_id, now, {msg.queue_id})
+        return out
 
     async def _remove(self, call_id: CallId, now: float) -> list[m.Output]:
-        if await self.shared.remove_call(call_id):
+        info = await self.shared.call(call_id)
+        if info is None:
             return []
+        cancels = [
+            m.CancelTimer(k)
+            for k in mp.call_timers(self._queues[info.queue_id], call_id, info.step)
+        ]
+        if await self.shared.remove_call(call_id):
+            return list(cancels)
         agent_id = await self.shared.withdraw(call_id, now)
         if agent_id is None:
             return []  # gone, or answered (CallFinished frees the agent)
         out: list[m.Output] = [
-            m.CancelTimer(offer_timer_key(call_id, agent_id)),
+            *cancels,
             m.WithdrawOffer(call_id, agent_id, WITHDRAWN_CALLER_LEFT),
+            m.CancelTimer(offer_timer_key(call_id, agent_id)),
             self._state(agent_id, AgentState.READY, now),
         ]
         return out + await self._route_agent(agent_id, now)
 
     async def _accept(self, call_id: CallId, agent_id: AgentId, now: float) -> list[m.Output]:
-        if not await self.shared.answer(call_id, agent_id, now):
+        got = await self.shared.answer(call_id, agent_id, now, self._ctx(now))
+        if got is None:
             raise OfferNotFound(f"call {call_id} is not offered to agent {agent_id}")
+        queue = self._queues.get(got.queue_id)
+        cancels = [] if queue is None else mp.call_timers(queue, call_id, got.step)
         return [
             m.CancelTimer(offer_timer_key(call_id, agent_id)),
+            *(m.CancelTimer(k) for k in cancels),
             self._state(agent_id, AgentState.ON_CALL, now, call_id=call_id),
         ]
 
+    async def _hold(self, msg: m.AgentHold, now: float) -> list[m.Output]:
+        try:
+            changed = await self.shared.hold(msg.agent_id, msg.call_id, msg.on_hold, now)
+        except AgentStateConflict as exc:
+            raise InvalidTransition(f"agent {msg.agent_id} is not on call {msg.call_id}") from exc
+        if not changed:
+            return []
+        state = AgentState.ON_HOLD if msg.on_hold else AgentState.ON_CALL
+        return [self._state(msg.agent_id, state, now, call_id=msg.call_id)]
+
     async def _finished(self, call_id: CallId, agent_id: AgentId, now: float) -> list[m.Output]:
         status = await self.shared.agent(agent_id)
-        if status is None or status.state != "on_call" or status.call_id != call_id:
+        if (
+            status is None
+            or status.state not in ("on_call", "on_hold")
+            or status.call_id != call_id
+        ):
             return []
         held = await self.shared.assignment(call_id)
         queue = None if held is None else self._queues.get(held.queue_id)
         wrapup_s = 0.0 if queue is None else queue.wrapup_s
+        ctx = self._ctx(now, status.queues if wrapup_s <= 0 else None)
         try:
-            await self.shared.finish(agent_id, now, ready=wrapup_s <= 0)
+            await self.shared.finish(agent_id, now, ready=wrapup_s <= 0, ctx=ctx)
         except AgentStateConflict:
             return []  # finished by another node meanwhile
         if wrapup_s <= 0:
@@ -299,46 +367,32 @@ class SharedAcdService:
             return await self._ready(agent_id, now, timer=True)
         if kind == "offer":
             call, _, agent = rest.partition(":")
-            call_id, agent_id = CallId(call), AgentId(agent)
-            if await self.shared.requeue(call_id, now, RONA_REASON, agent_id) is None:
-                return []  # answered, withdrawn or already moved on
-            out: list[m.Output] = [
-                m.WithdrawOffer(call_id, agent_id, WITHDRAWN_RONA),
-                m.OfferTimedOut(call_id, agent_id, now),
-                self._state(agent_id, AgentState.NOT_READY, now, reason=RONA_REASON),
-            ]
-            return out + await self._route_call(call_id, now)
+            return await self._rona(CallId(call), AgentId(agent), now)
+        if kind == "widen":
+            call, _, step = rest.rpartition(":")
+            return await self._widen(CallId(call), int(step), now)
+        if kind == "overflow":
+            return await self._overflow_timer(CallId(rest), now)
         return []
 
-    # --- routing ---------------------------------------------------------------------------
-
-    async def _route_agent(self, agent_id: AgentId, now: float) -> list[m.Output]:
-        got = await self.shared.assign_for_agent(agent_id, now)
-        return [] if got is None else self._offer(got, now)
-
-    async def _route_call(self, call_id: CallId, now: float) -> list[m.Output]:
-        got = await self.shared.assign_for_call(call_id, now)
-        return [] if got is None else self._offer(got, now)
-
-    def _offer(self, got: Assignment, now: float) -> list[m.Output]:
-        queue = self._queues.get(got.queue_id)
-        timeout = 15.0 if queue is None else queue.offer_timeout_s
-        return [
-            m.OfferCall(got.call_id, got.agent_id, got.queue_id),
-            self._state(got.agent_id, AgentState.RINGING, now, call_id=got.call_id),
-            m.ScheduleTimer(offer_timer_key(got.call_id, got.agent_id), now + timeout),
+    async def _rona(self, call_id: CallId, agent_id: AgentId, now: float) -> list[m.Output]:
+        held = await self.shared.assignment(call_id)
+        if held is None or held.agent_id != agent_id:
+            return []
+        queue = self._queues.get(held.queue_id)
+        limit = 0 if queue is None else queue.max_consecutive_rona
+        got = await self.shared.requeue(call_id, now, RONA_REASON, agent_id, rona_limit=limit)
+        if got is None:
+            return []  # answered, withdrawn or already moved on
+        out: list[m.Output] = [
+            m.WithdrawOffer(call_id, agent_id, WITHDRAWN_RONA),
+            m.OfferTimedOut(call_id, agent_id, now),
         ]
-
-    @staticmethod
-    def _state(
-        agent_id: AgentId,
-        state: AgentState,
-        now: float,
-        *,
-        reason: str | None = None,
-        call_id: CallId | None = None,
-    ) -> m.AgentStateChanged:
-        return m.AgentStateChanged(agent_id, state, reason, call_id, now)
+        if got.logged_out:
+            out.append(self._state(agent_id, AgentState.LOGGED_OUT, now, reason=RONA_LIMIT_REASON))
+        else:
+            out.append(self._state(agent_id, AgentState.NOT_READY, now, reason=RONA_REASON))
+        return out + await self._route_calls([call_id, *got.released], now)
 
     # --- outputs (as AcdService) -----------------------------------------------------------
 
@@ -354,18 +408,19 @@ class SharedAcdService:
                 await self._notify(out)
 
     async def _notify(self, out: m.Output) -> None:
+        handlers: dict[type, Callable[[m.Output], Awaitable[None]] | None] = {
+            m.OfferCall: self.on_offer,  # type: ignore[dict-item]
+            m.WithdrawOffer: self.on_offer_withdrawn,  # type: ignore[dict-item]
+            m.AgentStateChanged: self.on_agent_state,  # type: ignore[dict-item]
+            m.OfferTimedOut: self.on_offer_timed_out,  # type: ignore[dict-item]
+            m.CallOverflowed: self.on_overflow,  # type: ignore[dict-item]
+            m.CallMoved: self.on_call_moved,  # type: ignore[dict-item]
+        }
+        handler = handlers.get(type(out))
+        if handler is None:
+            return
         try:
-            if isinstance(out, m.OfferCall):
-                if self.on_offer is not None:
-                    await self.on_offer(out)
-            elif isinstance(out, m.WithdrawOffer):
-                if self.on_offer_withdrawn is not None:
-                    await self.on_offer_withdrawn(out)
-            elif isinstance(out, m.AgentStateChanged):
-                if self.on_agent_state is not None:
-                    await self.on_agent_state(out)
-            elif isinstance(out, m.OfferTimedOut) and self.on_offer_timed_out is not None:
-                await self.on_offer_timed_out(out)
+            await handler(out)
         except Exception:
             logger.exception("shared ACD output handler failed on %r", out)
 

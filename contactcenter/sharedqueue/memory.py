@@ -1,176 +1,225 @@
 """MemorySharedQueues: the shared-queues port in one process (the embedded default).
 
 It keeps the same indexes as the Redis implementation, in the same order (sorted sets ordered by
-score, then member), so both route identically: waiting calls per (queue, profile), READY agents
-per (queue, profile, penalty), calls targeted per agent. Each method runs without awaiting, so
-on one event loop every method is atomic.
+score, then member), and follows its scripts (redis_scripts.py) step by step, so both route
+identically: waiting calls per (queue, profile), READY agents per (queue, profile, penalty)
+scored by the queue's strategy, calls directed per agent, ringing calls per queue. Each method
+runs without awaiting, so on one event loop every method is atomic.
 """
 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+import math
+from collections.abc import Collection, Mapping
 
+from acd.queries import EWT_WINDOW_S
 from contactcenter.ids import AgentId, CallId, QueueId
+from contactcenter.sharedqueue.memory_index import (
+    AgentRec,
+    CallRec,
+    QueueRec,
+    ZKey,
+    ZSet,
+    agent_of,
+    call_of,
+    satisfies,
+)
 from contactcenter.sharedqueue.ports import (
+    NO_CONTEXT,
     AgentLogin,
+    AgentStateConflict,
     AgentStateName,
     AgentStatus,
+    Answered,
     Assignment,
+    Moved,
+    MoveTargetLoggedOut,
     QueueCall,
     QueueNotEmpty,
+    Requeued,
+    RouteContext,
+    WaitInfo,
+    check_strategy,
     member_of,
+    parse_profile,
     profile_of,
     state_conflict,
     unknown_agent,
 )
+from contactcenter.sharedqueue.redis_scripts import MAX_ANSWERS, RR
 
-_ZKey = tuple[str, ...]
-_HOLDING = ("assigned", "on_call", "busy")
-
-
-class _ZSet:
-    """A Redis sorted set: members ordered by (score, member)."""
-
-    __slots__ = ("_items", "_scores")
-
-    def __init__(self) -> None:
-        self._items: list[tuple[float, str]] = []
-        self._scores: dict[str, float] = {}
-
-    def add(self, member: str, score: float) -> None:
-        self.remove(member)
-        self._scores[member] = score
-        bisect.insort(self._items, (score, member))
-
-    def remove(self, member: str) -> None:
-        score = self._scores.pop(member, None)
-        if score is not None:
-            i = bisect.bisect_left(self._items, (score, member))
-            del self._items[i]
-
-    def first(self) -> tuple[str, float] | None:
-        if not self._items:
-            return None
-        score, member = self._items[0]
-        return member, score
-
-    def members(self) -> list[str]:
-        return [m for _, m in self._items]
-
-    def items(self) -> list[tuple[str, float]]:
-        return [(m, s) for s, m in self._items]
-
-
-@dataclass(slots=True)
-class _Agent:
-    skills: dict[str, int]
-    queues: dict[QueueId, int]
-    state: AgentStateName
-    since: float
-    idle: float = 0.0
-    reason: str | None = None
-    call: CallId | None = None
-
-
-@dataclass(slots=True)
-class _Call:
-    queue: QueueId
-    priority: int
-    enqueued_at: float
-    profile: str
-    target: AgentId | None
-    zkey: _ZKey
-    member: str
-    score: float
-    seq: int
-    state: str = "waiting"
-    agent: AgentId | None = None
-    assigned_at: float = 0.0
-    assign_seq: int = 0
-
-
-@dataclass(slots=True)
-class _Queue:
-    aging: float = 0.0
-    waiting: int = 0
-    profiles: set[str] = field(default_factory=set)
-    penalties: list[int] = field(default_factory=list)  # sorted, distinct
-
-
-def satisfies(skills: dict[str, int], profile: str) -> bool:
-    if not profile:
-        return True
-    for pair in profile.split(","):
-        skill, level = pair.split("=")
-        if skills.get(skill, 0) < int(level):
-            return False
-    return True
+_HOLDING = ("assigned", "on_call", "on_hold", "busy")
 
 
 class MemorySharedQueues:
     def __init__(self) -> None:
-        self._agents: dict[AgentId, _Agent] = {}
-        self._calls: dict[CallId, _Call] = {}
-        self._queues: dict[QueueId, _Queue] = {}
-        self._zsets: dict[_ZKey, _ZSet] = {}
+        self._agents: dict[AgentId, AgentRec] = {}
+        self._calls: dict[CallId, CallRec] = {}
+        self._queues: dict[QueueId, QueueRec] = {}
+        self._zsets: dict[ZKey, ZSet] = {}
+        self._positions: dict[AgentId, int] = {}
         self._call_seq = 0
         self._assign_seq = 0
+        self._now = 0.0  # the time of the decision being made (effective priorities)
 
-    # --- helpers (the same steps as the Lua library in redis.py) ---------------------------
+    # --- helpers (the same steps as the Lua library in redis_scripts.py) ------------------
 
-    def _zset(self, key: _ZKey) -> _ZSet:
+    def _zset(self, key: ZKey) -> ZSet:
         zset = self._zsets.get(key)
         if zset is None:
-            zset = self._zsets[key] = _ZSet()
+            zset = self._zsets[key] = ZSet()
         return zset
 
-    def _queue(self, queue_id: QueueId) -> _Queue:
+    def _queue(self, queue_id: QueueId) -> QueueRec:
         queue = self._queues.get(queue_id)
         if queue is None:
-            queue = self._queues[queue_id] = _Queue()
+            queue = self._queues[queue_id] = QueueRec()
         return queue
 
-    def _index(self, agent_id: AgentId, agent: _Agent) -> None:
+    def _total_level(self, q: QueueId, skills: dict[str, int]) -> int:
+        return sum(skills.get(s, 5) for s in self._queue(q).skills)
+
+    def _roll_day(self, q: QueueId, day: float) -> None:
+        queue = self._queue(q)
+        if queue.day == day:
+            return
+        queue.day = day
+        for pen in queue.penalties:
+            for pf in queue.profiles:
+                zset = self._zset(("r", q, pf, str(pen)))
+                for member in zset.members():
+                    zset.add(member, 0.0)
+                    if pf == "":
+                        self._agents[agent_of(member)].ks[q] = 0.0
+
+    def _score(self, a: AgentId, agent: AgentRec, q: QueueId, ctx: RouteContext) -> float:
+        queue = self._queue(q)
+        if queue.strategy == "least_calls":
+            self._roll_day(q, ctx.day)
+            return float(agent.nc.get(q, 0)) if agent.nc_day == ctx.day else 0.0
+        if queue.strategy == "most_skilled":
+            return float(-self._total_level(q, agent.skills))
+        if queue.strategy == "round_robin":
+            pos = self._positions[a]
+            rnd, last = queue.rr
+            return float((rnd if pos > last else rnd + 1) * RR + pos)
+        if queue.strategy == "weighted_random":
+            u = ctx.draws.get(q, 1.0)  # no draw passed: an offer taken back after a re-login
+            return queue.wr + float(u) / max(1, self._total_level(q, agent.skills))
+        return agent.idle
+
+    def _index(self, a: AgentId, agent: AgentRec, keep: bool, ctx: RouteContext) -> None:
+        member = f"{agent.idle:020.6f}|{a}"
+        agent.rk = []
         for q, pen in agent.queues.items():
+            score = agent.ks.get(q) if keep else None
+            if score is None:
+                score = self._score(a, agent, q, ctx)
+            agent.ks[q] = score
             for pf in self._queue(q).profiles:
                 if satisfies(agent.skills, pf):
-                    self._zset(("r", q, pf, str(pen))).add(agent_id, agent.idle)
+                    self._zset(("r", q, pf, str(pen))).add(member, score)
+                    agent.rk.append((q, pf, pen))
 
-    def _unindex(self, agent_id: AgentId, agent: _Agent) -> None:
-        for q, pen in agent.queues.items():
-            for pf in self._queue(q).profiles:
-                self._zset(("r", q, pf, str(pen))).remove(agent_id)
+    def _unindex(self, a: AgentId, agent: AgentRec) -> None:
+        member = f"{agent.idle:020.6f}|{a}"
+        for q, pf, pen in agent.rk:
+            self._zset(("r", q, pf, str(pen))).remove(member)
+        agent.rk = []
 
-    def _register_profile(self, queue_id: QueueId, profile: str) -> None:
-        queue = self._queue(queue_id)
+    def _register_profile(self, q: QueueId, profile: str) -> None:
+        queue = self._queue(q)
+        if profile in queue.profiles:
+            return
         queue.profiles.add(profile)
+        if profile == "":
+            return
         for pen in queue.penalties:
-            for agent_id, idle in self._zset(("r", queue_id, "", str(pen))).items():
-                if satisfies(self._agents[AgentId(agent_id)].skills, profile):
-                    self._zset(("r", queue_id, profile, str(pen))).add(agent_id, idle)
+            for member, score in self._zset(("r", q, "", str(pen))).items():
+                agent = self._agents[agent_of(member)]
+                if satisfies(agent.skills, profile):
+                    self._zset(("r", q, profile, str(pen))).add(member, score)
+                    agent.rk.append((q, profile, pen))
 
-    def _assign(self, agent_id: AgentId, call_id: CallId, now: float) -> Assignment:
-        call = self._calls[call_id]
+    def _place(self, call: CallRec) -> None:
+        if call.target is not None:
+            call.zkey = ("t", call.target)
+        else:
+            self._register_profile(call.queue, call.profile)
+            call.zkey = ("w", call.queue, call.profile)
+        self._zset(call.zkey).add(call.member, call.score)
+        call.state, call.agent, call.assigned_at, call.assign_seq = "waiting", None, 0.0, 0
+        self._queue(call.queue).waiting += 1
+
+    def _unplace(self, call: CallRec) -> None:
         self._zset(call.zkey).remove(call.member)
         self._queue(call.queue).waiting -= 1
-        self._assign_seq += 1
-        call.state, call.agent, call.assigned_at = "assigned", agent_id, now
-        call.assign_seq = self._assign_seq
-        agent = self._agents[agent_id]
-        self._unindex(agent_id, agent)
-        agent.state, agent.since, agent.call, agent.reason = "assigned", now, call_id, None
-        return Assignment(call_id, agent_id, call.queue, now, self._assign_seq)
 
-    def _logged_in(self, agent_id: AgentId, op: str) -> _Agent:
+    def _assign(self, a: AgentId, call_id: CallId, now: float) -> Assignment:
+        call = self._calls[call_id]
+        self._unplace(call)
+        self._assign_seq += 1
+        call.state, call.agent, call.assigned_at = "assigned", a, now
+        call.assign_seq = self._assign_seq
+        agent = self._agents[a]
+        if call.target is None:
+            self._zset(("g", call.queue)).add(call.member, call.score)
+            queue = self._queue(call.queue)
+            s = agent.ks.get(call.queue)
+            if s is not None and queue.strategy == "round_robin":
+                rnd = math.floor(s / RR)
+                queue.rr = (rnd, int(s - rnd * RR))
+            elif s is not None and queue.strategy == "weighted_random":
+                queue.wr = max(queue.wr, s)
+        self._unindex(a, agent)
+        agent.state, agent.since, agent.call, agent.reason = "assigned", now, call_id, None
+        return Assignment(call_id, a, call.queue, now, self._assign_seq)
+
+    def _release_directed(self, a: AgentId) -> list[CallId]:
+        out = []
+        for member in self._zset(("t", a)).members():
+            call = self._calls[call_of(member)]
+            self._unplace(call)
+            call.target = None
+            self._place(call)
+            out.append(call_of(member))
+        return out
+
+    def _drop(self, a: AgentId) -> list[CallId]:
+        agent = self._agents.pop(a)
+        for q in agent.queues:
+            self._queue(q).agents.discard(a)
+        return self._release_directed(a)
+
+    def _unassign(self, call: CallRec, a: AgentId) -> None:
+        self._zset(("g", call.queue)).remove(call.member)
+        if call.target == a:
+            call.target = None
+        self._agents[a].call = None
+
+    def _logged_in(self, agent_id: AgentId, op: str) -> AgentRec:
         agent = self._agents.get(agent_id)
         if agent is None:
             raise unknown_agent(agent_id, op)
         return agent
 
+    def _ringing(self, call_id: CallId) -> tuple[CallRec, AgentId] | None:
+        call = self._calls.get(call_id)
+        if call is None or call.state != "assigned" or call.agent is None:
+            return None  # waiting, answered or gone
+        return call, call.agent
+
     # --- the port ----------------------------------------------------------------------------
 
-    async def configure_queue(self, queue_id: QueueId, aging_per_s: float) -> None:
+    async def configure_queue(
+        self,
+        queue_id: QueueId,
+        aging_per_s: float,
+        strategy: str = "longest_idle",
+        skills: Collection[str] = (),
+    ) -> None:
+        check_strategy(queue_id, strategy)
         if not (aging_per_s >= 0):
             raise ValueError(f"queue {queue_id!r}: aging_per_s must be >= 0")
         queue = self._queue(queue_id)
@@ -178,217 +227,401 @@ class MemorySharedQueues:
             raise QueueNotEmpty(
                 f"queue {queue_id!r}: {queue.waiting} calls wait; change aging when it is empty"
             )
-        queue.aging = float(aging_per_s)
+        queue.aging, queue.strategy = float(aging_per_s), strategy
+        queue.skills = tuple(sorted(skills))
 
     async def enqueue(self, call: QueueCall) -> bool:
         if call.call_id in self._calls:
             return False
         self._call_seq += 1
-        member = member_of(call.enqueued_at, self._call_seq, call.call_id)
-        profile = profile_of(call.skills)
-        queue = self._queue(call.queue_id)
-        if call.target_agent is not None:
-            zkey: _ZKey = ("t", call.target_agent)
-            score = call.enqueued_at
-        else:
-            w = queue.aging
-            score = call.enqueued_at - call.priority / w if w > 0 else float(-call.priority)
-            zkey = ("w", call.queue_id, profile)
-            if profile not in queue.profiles:
-                self._register_profile(call.queue_id, profile)
-        self._zset(zkey).add(member, score)
-        queue.waiting += 1
-        self._calls[call.call_id] = _Call(
+        target = call.target_agent if call.target_agent in self._agents else None
+        w = self._queue(call.queue_id).aging
+        score = call.enqueued_at - call.priority / w if w > 0 else float(-call.priority)
+        entered = call.enqueued_at if call.entered_at is None else call.entered_at
+        record = CallRec(
             call.queue_id,
             call.priority,
             call.enqueued_at,
-            profile,
-            call.target_agent,
-            zkey,
-            member,
+            profile_of(call.skills),
+            target,
+            member_of(call.enqueued_at, self._call_seq, call.call_id),
             score,
             self._call_seq,
+            entered,
+            call.step,
         )
+        self._calls[call.call_id] = record
+        self._place(record)
         return True
 
     async def remove_call(self, call_id: CallId) -> bool:
         call = self._calls.get(call_id)
         if call is None or call.state != "waiting":
             return False
-        self._zset(call.zkey).remove(call.member)
-        self._queue(call.queue).waiting -= 1
+        self._unplace(call)
         del self._calls[call_id]
         return True
 
-    async def login(self, agent: AgentLogin, now: float) -> None:
-        old = self._agents.get(agent.agent_id)
+    async def login(self, agent: AgentLogin, now: float, ctx: RouteContext = NO_CONTEXT) -> bool:
+        a = agent.agent_id
+        old = self._agents.get(a)
         if old is not None:
-            if old.state in _HOLDING:
-                raise state_conflict(agent.agent_id, old.state, "log in again")
             if old.state == "ready":
-                self._unindex(agent.agent_id, old)
+                self._unindex(a, old)
+            for q in old.queues:
+                self._queue(q).agents.discard(a)
         for q, pen in agent.queues.items():
             queue = self._queue(q)
             queue.profiles.add("")
+            queue.agents.add(a)
             if pen not in queue.penalties:
                 bisect.insort(queue.penalties, pen)
-        self._agents[agent.agent_id] = _Agent(
-            dict(agent.skills), dict(agent.queues), "not_ready", now
+        if a not in self._positions:
+            self._positions[a] = len(self._positions)
+        if old is not None:
+            old.skills, old.queues = dict(agent.skills), dict(agent.queues)
+            if old.state == "ready":
+                self._index(a, old, False, ctx)
+            return False
+        self._agents[a] = AgentRec(
+            dict(agent.skills), dict(agent.queues), "not_ready", now, reason="login"
         )
+        return True
 
-    async def logout(self, agent_id: AgentId) -> bool:
+    async def logout(self, agent_id: AgentId) -> list[CallId] | None:
         agent = self._agents.get(agent_id)
         if agent is None:
-            return False
+            return None
         if agent.state in _HOLDING:
             raise state_conflict(agent_id, agent.state, "log out")
         if agent.state == "ready":
             self._unindex(agent_id, agent)
-        del self._agents[agent_id]
-        return True
+        return self._drop(agent_id)
 
-    def _check_free(self, agent_id: AgentId, agent: _Agent, op: str) -> None:
+    def _check_free(self, agent_id: AgentId, agent: AgentRec, op: str) -> None:
         if agent.state in _HOLDING:
             raise state_conflict(agent_id, agent.state, f"go {op}")
 
-    async def ready(self, agent_id: AgentId, now: float) -> None:
+    async def ready(self, agent_id: AgentId, now: float, ctx: RouteContext = NO_CONTEXT) -> None:
         agent = self._logged_in(agent_id, "go ready")
         self._check_free(agent_id, agent, "ready")
         if agent.state == "ready":
             return
-        agent.state, agent.since, agent.idle, agent.reason = "ready", now, now, None
-        self._index(agent_id, agent)
+        agent.state, agent.since, agent.idle, agent.reason, agent.call = (
+            "ready",
+            now,
+            now,
+            None,
+            None,
+        )
+        self._index(agent_id, agent, False, ctx)
 
     async def not_ready(self, agent_id: AgentId, now: float, reason: str | None = None) -> None:
+        if reason is not None and not reason:
+            raise ValueError(f"agent {agent_id!r}: reason must be None or a non-empty string")
         agent = self._logged_in(agent_id, "go not_ready")
         self._check_free(agent_id, agent, "not_ready")
         if agent.state == "ready":
             self._unindex(agent_id, agent)
-        agent.state, agent.since, agent.reason = "not_ready", now, reason
+        agent.state, agent.since, agent.reason, agent.call = "not_ready", now, reason, None
 
     async def busy(self, agent_id: AgentId, now: float) -> None:
         agent = self._logged_in(agent_id, "go busy")
         self._check_free(agent_id, agent, "busy")
         if agent.state == "ready":
             self._unindex(agent_id, agent)
-        agent.state, agent.since, agent.reason = "busy", now, None
+        agent.state, agent.since, agent.reason, agent.call = "busy", now, None, None
 
-    async def finish(self, agent_id: AgentId, now: float, *, ready: bool = False) -> CallId | None:
+    async def finish(
+        self, agent_id: AgentId, now: float, *, ready: bool = False, ctx: RouteContext = NO_CONTEXT
+    ) -> CallId | None:
         agent = self._logged_in(agent_id, "finish")
         if agent.state not in _HOLDING:
             raise state_conflict(agent_id, agent.state, "finish")
         call_id = agent.call
         if call_id is not None:
             del self._calls[call_id]
-        agent.call, agent.reason, agent.since = None, None, now
+        agent.reason, agent.since = None, now
         if ready:
-            agent.state, agent.idle = "ready", now
-            self._index(agent_id, agent)
+            agent.state, agent.idle, agent.call = "ready", now, None
+            self._index(agent_id, agent, False, ctx)
         else:
             agent.state = "wrap_up"
         return call_id
 
     async def requeue(
-        self, call_id: CallId, now: float, reason: str = "rona", agent_id: AgentId | None = None
-    ) -> AgentId | None:
-        call = self._calls.get(call_id)
-        if call is None or call.state != "assigned" or call.agent is None:
+        self,
+        call_id: CallId,
+        now: float,
+        reason: str = "rona",
+        agent_id: AgentId | None = None,
+        *,
+        rona_limit: int | None = None,
+    ) -> Requeued | None:
+        found = self._ringing(call_id)
+        if found is None or (agent_id is not None and found[1] != agent_id):
             return None
-        if agent_id is not None and call.agent != agent_id:
-            return None
-        agent_id = call.agent
-        if self._agents[agent_id].state != "assigned":
-            return None  # answered
-        self._zset(call.zkey).add(call.member, call.score)
-        self._queue(call.queue).waiting += 1
-        call.state, call.agent, call.assigned_at, call.assign_seq = "waiting", None, 0.0, 0
-        agent = self._agents[agent_id]
-        agent.state, agent.since, agent.reason, agent.call = "not_ready", now, reason, None
-        return agent_id
+        call, a = found
+        self._unassign(call, a)
+        self._place(call)
+        agent = self._agents[a]
+        if rona_limit is not None:
+            agent.ronas += 1
+            if rona_limit > 0 and agent.ronas >= rona_limit:
+                return Requeued(a, True, tuple(self._drop(a)))
+        agent.state, agent.since, agent.reason = "not_ready", now, reason
+        return Requeued(a)
 
-    async def answer(self, call_id: CallId, agent_id: AgentId, now: float) -> bool:
+    async def answer(
+        self, call_id: CallId, agent_id: AgentId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> Answered | None:
         agent = self._agents.get(agent_id)
         if agent is None or agent.state != "assigned" or agent.call != call_id:
+            return None
+        agent.state, agent.since, agent.ronas = "on_call", now, 0
+        call = self._calls[call_id]
+        call.state = "answered"
+        self._zset(("g", call.queue)).remove(call.member)
+        if agent.nc_day != ctx.day:
+            agent.nc_day, agent.nc = ctx.day, {}
+        agent.nc[call.queue] = agent.nc.get(call.queue, 0) + 1
+        answers = self._queue(call.queue).answers
+        bisect.insort(answers, now)
+        del answers[: max(0, len(answers) - MAX_ANSWERS)]
+        while answers and answers[0] <= now - EWT_WINDOW_S:
+            answers.pop(0)
+        return Answered(call.queue, call.step, call.enqueued_at)
+
+    async def hold(self, agent_id: AgentId, call_id: CallId, on_hold: bool, now: float) -> bool:
+        agent = self._agents.get(agent_id)
+        if agent is None or agent.state not in ("on_call", "on_hold") or agent.call != call_id:
+            state = "logged_out" if agent is None else agent.state
+            raise AgentStateConflict(f"agent {agent_id!r} is not on call {call_id!r}", state)
+        want: AgentStateName = "on_hold" if on_hold else "on_call"
+        if agent.state == want:
             return False
-        agent.state, agent.since = "on_call", now
+        agent.state, agent.since = want, now
         return True
 
     async def withdraw(self, call_id: CallId, now: float) -> AgentId | None:
-        call = self._calls.get(call_id)
-        if call is None or call.state != "assigned" or call.agent is None:
+        found = self._ringing(call_id)
+        if found is None:
             return None
-        agent_id = call.agent
-        agent = self._agents[agent_id]
-        if agent.state != "assigned":
-            return None  # answered
+        call, a = found
+        self._zset(("g", call.queue)).remove(call.member)
         del self._calls[call_id]
-        agent.state, agent.since, agent.idle, agent.call = "ready", now, now, None
-        self._index(agent_id, agent)
-        return agent_id
+        agent = self._agents[a]
+        agent.call, agent.reason, agent.state, agent.since = None, None, "ready", now
+        self._index(a, agent, True, NO_CONTEXT)
+        return a
 
-    async def assign_for_agent(self, agent_id: AgentId, now: float) -> Assignment | None:
-        agent = self._agents.get(agent_id)
-        if agent is None or agent.state != "ready":
+    async def move(
+        self,
+        call_id: CallId,
+        to_queue: QueueId,
+        skills: Mapping[str, int],
+        target: AgentId | None,
+        now: float,
+        *,
+        step: int = 0,
+        if_queue: QueueId | None = None,
+        if_entered_at: float | None = None,
+    ) -> Moved | None:
+        call = self._calls.get(call_id)
+        if call is None or call.state == "answered":
             return None
-        best: tuple[float, float, int, CallId] | None = None  # (-eff, e, seq, call)
-
-        def consider(key: _ZKey, w: float | None) -> None:
-            # the same arithmetic as the Lua script (see redis.py)
-            nonlocal best
-            zset = self._zsets.get(key)
-            head = None if zset is None else zset.first()
-            if head is None:
-                return
-            member, score = head
-            es, ss, call_id = member.split("|", 2)
-            if w is None:
-                call = self._calls[CallId(call_id)]
-                eff = call.priority + self._queue(call.queue).aging * (now - score)
-            elif w > 0:
-                eff = w * (now - score)
-            else:
-                eff = -score
-            rank = (-eff, float(es), int(ss), CallId(call_id))
-            if best is None or rank[:3] < best[:3]:
-                best = rank
-
-        for q in agent.queues:
-            queue = self._queue(q)
-            for pf in queue.profiles:
-                if satisfies(agent.skills, pf):
-                    consider(("w", q, pf), queue.aging)
-        consider(("t", agent_id), None)
-        if best is None:
+        if if_queue is not None and call.queue != if_queue:
             return None
-        return self._assign(agent_id, best[3], now)
+        if if_entered_at is not None and call.entered != if_entered_at:
+            return None
+        if target is not None and target not in self._agents:
+            raise MoveTargetLoggedOut(f"cannot move call {call_id} to agent {target}: logged out")
+        withdrawn = None
+        if call.state == "assigned":
+            found = self._ringing(call_id)
+            if found is None:
+                return None
+            withdrawn = found[1]
+            self._unassign(call, withdrawn)
+            agent = self._agents[withdrawn]
+            agent.reason, agent.state, agent.since = None, "ready", now
+        else:
+            self._unplace(call)
+        moved = Moved(call.queue, withdrawn, call.step, call.entered)
+        call.target = target
+        if to_queue != call.queue:
+            w = self._queue(to_queue).aging
+            call.score = call.enqueued_at - call.priority / w if w > 0 else float(-call.priority)
+            call.queue, call.profile, call.step, call.entered = (
+                to_queue,
+                profile_of(skills),
+                step,
+                now,
+            )
+        self._place(call)
+        if withdrawn is not None:
+            self._index(withdrawn, self._agents[withdrawn], True, NO_CONTEXT)
+        return moved
 
-    async def assign_for_call(self, call_id: CallId, now: float) -> Assignment | None:
+    async def reprofile(
+        self,
+        call_id: CallId,
+        queue_id: QueueId,
+        entered_at: float,
+        skills: Mapping[str, int],
+        step: int,
+    ) -> bool:
+        call = self._calls.get(call_id)
+        if call is None or call.state == "answered":
+            return False
+        if call.queue != queue_id or call.entered != entered_at:
+            return False
+        if call.state == "waiting":
+            self._unplace(call)
+            call.profile, call.step = profile_of(skills), step
+            self._place(call)
+        else:
+            call.profile, call.step = profile_of(skills), step
+        return True
+
+    def _rank(self, member: str, score: float, w: float) -> tuple[float, float, int]:
+        """(-effective priority, e, seq): the same arithmetic as the Lua `rank_of`."""
+        es, ss, _ = member.split("|", 2)
+        eff = w * (self._now - score) if w > 0 else -score
+        return (-eff, float(es), int(ss))
+
+    def _best_call(self, a: AgentId) -> tuple[CallId, tuple[float, float, int], bool] | None:
+        direct = self._zset(("t", a)).first()
+        if direct is not None:
+            return call_of(direct[0]), (0.0, 0.0, 0), True
+        best: tuple[CallId, tuple[float, float, int], bool] | None = None
+        for q, pf, _ in self._agents[a].rk:
+            head = self._zset(("w", q, pf)).first()
+            if head is not None:
+                rank = self._rank(head[0], head[1], self._queue(q).aging)
+                if best is None or rank < best[1]:
+                    best = (call_of(head[0]), rank, False)
+        return best
+
+    def _best_agent(self, call_id: CallId, ctx: RouteContext) -> AgentId | None:
         call = self._calls.get(call_id)
         if call is None or call.state != "waiting":
             return None
         if call.target is not None:
             target = self._agents.get(call.target)
-            if target is not None and target.state == "ready":
-                return self._assign(call.target, call_id, now)
-            return None
-        for pen in self._queue(call.queue).penalties:
+            return call.target if target is not None and target.state == "ready" else None
+        queue = self._queue(call.queue)
+        if queue.strategy == "least_calls":
+            self._roll_day(call.queue, ctx.day)
+        for pen in queue.penalties:
             zset = self._zsets.get(("r", call.queue, call.profile, str(pen)))
             head = None if zset is None else zset.first()
             if head is not None:
-                return self._assign(AgentId(head[0]), call_id, now)
+                return agent_of(head[0])
         return None
+
+    def _is_ready(self, a: AgentId) -> bool:
+        agent = self._agents.get(a)
+        return agent is not None and agent.state == "ready"
+
+    async def assign_for_agent(self, agent_id: AgentId, now: float) -> Assignment | None:
+        self._now = now
+        if not self._is_ready(agent_id):
+            return None
+        best = self._best_call(agent_id)
+        return None if best is None else self._assign(agent_id, best[0], now)
+
+    async def assign_for_call(
+        self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> Assignment | None:
+        agent_id = self._best_agent(call_id, ctx)
+        return None if agent_id is None else self._assign(agent_id, call_id, now)
+
+    async def assign_after_move(
+        self, call_id: CallId, agent_id: AgentId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        self._now = now
+        out = []
+        if self._is_ready(agent_id):
+            best = self._best_call(agent_id)
+            call = self._calls.get(call_id)
+            if best is not None and best[0] != call_id:
+                if call is not None and call.state == "waiting" and not best[2]:
+                    mine = self._rank(call.member, call.score, self._queue(call.queue).aging)
+                    if not best[1] < mine:
+                        best = None  # the moved call ranks first
+                if best is not None:
+                    out.append(self._assign(agent_id, best[0], now))
+        other = self._best_agent(call_id, ctx)
+        if other is not None:
+            out.append(self._assign(other, call_id, now))
+        if self._is_ready(agent_id):
+            best = self._best_call(agent_id)
+            if best is not None:
+                out.append(self._assign(agent_id, best[0], now))
+        return out
 
     async def agent(self, agent_id: AgentId) -> AgentStatus | None:
         agent = self._agents.get(agent_id)
         if agent is None:
             return None
-        return AgentStatus(agent_id, agent.state, agent.since, agent.reason, agent.call)
+        return AgentStatus(
+            agent_id,
+            agent.state,
+            agent.since,
+            agent.reason,
+            agent.call,
+            dict(agent.skills),
+            dict(agent.queues),
+            agent.idle if agent.state == "ready" else None,
+        )
 
     async def assignment(self, call_id: CallId) -> Assignment | None:
         call = self._calls.get(call_id)
-        if call is None or call.state != "assigned" or call.agent is None:
+        if call is None or call.state == "waiting" or call.agent is None:
             return None
         return Assignment(call_id, call.agent, call.queue, call.assigned_at, call.assign_seq)
+
+    async def call(self, call_id: CallId) -> QueueCall | None:
+        c = self._calls.get(call_id)
+        if c is None or c.state == "answered":
+            return None
+        skills = parse_profile(c.profile)
+        return QueueCall(
+            call_id, c.queue, c.priority, c.enqueued_at, skills, c.target, c.entered, c.step
+        )
+
+    async def wait_info(self, call_id: CallId, now: float, window_s: float) -> WaitInfo | None:
+        call = self._calls.get(call_id)
+        if call is None or call.state == "answered":
+            return None
+        ringing = call.state == "assigned"
+        queue = self._queue(call.queue)
+        if call.target is not None:
+            directed = self._zset(("t", call.target))
+            ahead = directed.members()[: directed.rank_of(call.member, call.score)]
+            pos = 1 + sum(1 for x in ahead if self._calls[call_of(x)].queue == call.queue)
+            agent = self._agents.get(call.target)
+            if agent is not None and agent.state == "assigned" and agent.call != call_id:
+                other = self._calls[agent.call] if agent.call is not None else None
+                if (
+                    other is not None
+                    and other.queue == call.queue
+                    and other.target == call.target
+                    and (other.score, other.member) < (call.score, call.member)
+                ):
+                    pos += 1
+        else:
+            keys = [("w", call.queue, pf) for pf in queue.profiles] + [("g", call.queue)]
+            pos = 1 + sum(self._zset(k).rank_of(call.member, call.score) for k in keys)
+        answers = queue.answers
+        while answers and answers[0] <= now - window_s:
+            answers.pop(0)
+        first, last = (answers[0], answers[-1]) if answers else (0.0, 0.0)
+        return WaitInfo(pos, ringing, call.queue, len(answers), first, last, len(queue.agents))
+
+    async def serving(self, queue_id: QueueId) -> int:
+        return len(self._queue(queue_id).agents)
 
     async def waiting(self, queue_id: QueueId, now: float) -> list[CallId]:
         queue = self._queue(queue_id)
@@ -396,7 +629,7 @@ class MemorySharedQueues:
         for pf in queue.profiles:
             zset = self._zsets.get(("w", queue_id, pf))
             for member in [] if zset is None else zset.members():
-                call_id = CallId(member.split("|", 2)[2])
+                call_id = call_of(member)
                 call = self._calls[call_id]
                 eff = call.priority + queue.aging * (now - call.enqueued_at)
                 calls.append((-eff, call.enqueued_at, call.seq, call_id))

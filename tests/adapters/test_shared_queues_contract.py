@@ -12,8 +12,8 @@ import pytest
 
 from acd import messages as m
 from acd.core import AcdCore
-from acd.errors import AcdError, InvalidTransition, OfferNotFound
-from acd.model import AgentState, QueueConfig, WidenStep
+from acd.errors import AcdError, InvalidTransition, OfferNotFound, UnknownQueue
+from acd.model import AgentState, QueueConfig
 from contactcenter.acd_service import AcdService
 from contactcenter.clock import FakeClock
 from contactcenter.errors import ConfigError
@@ -268,11 +268,33 @@ async def test_a_targeted_call_waits_for_its_agent(queues: SharedQueues) -> None
     assert await queues.waiting_count(SALES) == 1
     await queues.enqueue(call("plain", 3, priority=1))
     await queues.ready(BOB, T0 + 4)
-    got = await queues.assign_for_agent(BOB, T0 + 4)  # plain has the higher priority
-    assert got is not None and got.call_id == "plain"
+    got = await queues.assign_for_agent(BOB, T0 + 4)  # directed calls come first (the core)
+    assert got is not None and got.call_id == "for-bob"
     await queues.finish(BOB, T0 + 5, ready=True)
     got = await queues.assign_for_agent(BOB, T0 + 5)
-    assert got is not None and got.call_id == "for-bob"
+    assert got is not None and got.call_id == "plain"
+
+
+async def test_a_call_for_an_agent_not_logged_in_is_an_ordinary_call(
+    queues: SharedQueues,
+) -> None:
+    await ready_agent(queues, ALICE, 1)
+    await queues.enqueue(call("for-bob", 2, target=BOB))
+    got = await queues.assign_for_call(CallId("for-bob"), T0 + 2)
+    assert got is not None and got.agent_id == ALICE
+
+
+async def test_rona_and_logout_make_directed_calls_ordinary(queues: SharedQueues) -> None:
+    await ready_agent(queues, BOB, 1)
+    await queues.enqueue(call("d1", 2, target=BOB))
+    await queues.enqueue(call("d2", 3, target=BOB))
+    got = await queues.assign_for_agent(BOB, T0 + 3)
+    assert got is not None and got.call_id == "d1"
+    back = await queues.requeue(CallId("d1"), T0 + 18, rona_limit=0)
+    assert back is not None and (back.agent_id, back.logged_out) == (BOB, False)
+    assert await queues.waiting(SALES, T0 + 18) == ["d1"]  # ordinary now; d2 still Bob's
+    assert await queues.logout(BOB) == ["d2"]
+    assert await queues.waiting(SALES, T0 + 19) == ["d1", "d2"]
 
 
 async def test_a_targeted_call_goes_at_once_to_its_ready_agent(queues: SharedQueues) -> None:
@@ -319,7 +341,7 @@ async def test_finish_goes_to_wrap_up_or_ready(queues: SharedQueues) -> None:
     assert status is not None and (status.state, status.since, status.call_id) == (
         "wrap_up",
         T0 + 4,
-        None,
+        "c1",  # the call just finished, as the core shows it
     )
     assert await queues.assignment(CallId("c1")) is None
     assert await queues.assign_for_agent(ALICE, T0 + 5) is None  # wrap-up takes no call
@@ -337,7 +359,8 @@ async def test_requeue_puts_the_call_back_at_its_place(queues: SharedQueues) -> 
     await queues.assign_for_agent(ALICE, T0 + 2)
     await queues.enqueue(call("second", 3))
     assert await queues.requeue(CallId("first"), T0 + 17, agent_id=BOB) is None  # Alice's
-    assert await queues.requeue(CallId("first"), T0 + 17) == ALICE
+    back = await queues.requeue(CallId("first"), T0 + 17)
+    assert back is not None and back.agent_id == ALICE
     assert await queues.requeue(CallId("first"), T0 + 17) is None
     status = await queues.agent(ALICE)
     assert status is not None and (status.state, status.reason) == ("not_ready", "rona")
@@ -381,10 +404,14 @@ async def test_withdraw_frees_the_agent_of_a_caller_who_left(queues: SharedQueue
     assert await queues.assignment(CallId("c1")) is None
     assert await queues.waiting_count(SALES) == 0
     status = await queues.agent(ALICE)
-    assert status is not None and (status.state, status.since) == ("ready", T0 + 4)
+    assert status is not None and (status.state, status.since, status.idle) == (
+        "ready",
+        T0 + 4,
+        T0 + 1,
+    )
     await queues.enqueue(call("c2", 5))
     got = await queues.assign_for_call(CallId("c2"), T0 + 5)
-    assert got is not None and got.agent_id == BOB  # Alice is ready since T0 + 4 only
+    assert got is not None and got.agent_id == ALICE  # back at her old place (the core's)
     assert await queues.withdraw(CallId("nope"), T0 + 6) is None
 
 
@@ -419,7 +446,7 @@ async def test_state_errors_name_the_agent(queues: SharedQueues) -> None:
         await queues.ready(AgentId("nobody"), T0)
     with pytest.raises(UnknownAgent, match="nobody"):
         await queues.finish(AgentId("nobody"), T0)
-    assert not await queues.logout(AgentId("nobody"))
+    assert await queues.logout(AgentId("nobody")) is None
     await ready_agent(queues, ALICE, 1)
     with pytest.raises(AgentStateConflict, match="alice") as err:
         await queues.finish(ALICE, T0 + 2)
@@ -430,18 +457,21 @@ async def test_state_errors_name_the_agent(queues: SharedQueues) -> None:
         queues.logout(ALICE),
         queues.not_ready(ALICE, T0 + 3),
         queues.busy(ALICE, T0 + 3),
-        queues.login(agent(ALICE, sales=0), T0 + 3),
     ):
         with pytest.raises(AgentStateConflict, match="alice") as err:
             await attempt
         assert err.value.state == "assigned"
     status = await queues.agent(ALICE)  # nothing changed
     assert status is not None and (status.state, status.call_id) == ("assigned", "c1")
+    assert not await queues.login(agent(ALICE, {"german": 3}, sales=1), T0 + 3)  # re-login
+    status = await queues.agent(ALICE)  # keeps the call, with the new skills and penalty
+    assert status is not None and (status.state, status.call_id) == ("assigned", "c1")
+    assert (status.skills, status.queues) == ({"german": 3}, {SALES: 1})
 
 
 async def test_logout_and_login_again_with_other_skills(queues: SharedQueues) -> None:
     await ready_agent(queues, ALICE, 1, {"german": 2})
-    assert await queues.logout(ALICE)
+    assert await queues.logout(ALICE) == []
     assert await queues.agent(ALICE) is None
     await queues.enqueue(call("plain", 2))
     assert await queues.assign_for_call(CallId("plain"), T0 + 2) is None  # logged out
@@ -722,9 +752,9 @@ async def test_acd_caller_leaves_while_ringing(queues: SharedQueues) -> None:
         await acd.submit(m.AgentReady(ALICE))
         await acd.submit(m.EnqueueCall(CallId("c1"), SALES))
         out = await acd.submit(m.RemoveCall(CallId("c1")))
-        assert out == [
-            m.CancelTimer("offer:c1:alice"),
+        assert out == [  # in the core's order
             m.WithdrawOffer(CallId("c1"), ALICE, "caller_left"),
+            m.CancelTimer("offer:c1:alice"),
             m.AgentStateChanged(ALICE, AgentState.READY, None, None, T0),
         ]
         assert await acd.submit(m.RemoveCall(CallId("c1"))) == []
@@ -742,9 +772,9 @@ async def test_acd_logout_while_ringing_gives_the_call_to_another(queues: Shared
             clock.advance(1)
         await acd.submit(m.EnqueueCall(CallId("c1"), SALES))
         out = await acd.submit(m.AgentLogout(ALICE))
-        assert out[:2] == [
-            m.CancelTimer("offer:c1:alice"),
+        assert out[:2] == [  # in the core's order
             m.WithdrawOffer(CallId("c1"), ALICE, "agent_logout"),
+            m.CancelTimer("offer:c1:alice"),
         ]
         assert _states(out) == [
             (ALICE, AgentState.LOGGED_OUT, None),
@@ -760,10 +790,16 @@ async def test_acd_logout_while_ringing_gives_the_call_to_another(queues: Shared
 
 
 def test_acd_refuses_queue_settings_it_cannot_honour() -> None:
-    with pytest.raises(ConfigError, match=r"queue sales: .*strategy 'round_robin'.*widen"):
+    with pytest.raises(ConfigError, match=r"queue sales: .*strategy 'ring_all'.*borrow_from"):
         SharedAcdService(
             MemorySharedQueues(),
-            _queue_configs(strategy="round_robin", widen=(WidenStep(30, 2),)),
+            _queue_configs(strategy="ring_all", borrow_from=(SALES,)),
+            FakeClock(T0),
+        )
+    with pytest.raises(UnknownQueue, match="overflows to unknown queue nowhere"):
+        SharedAcdService(
+            MemorySharedQueues(),
+            _queue_configs(overflow_queue=QueueId("nowhere"), overflow_after_s=5.0),
             FakeClock(T0),
         )
 
