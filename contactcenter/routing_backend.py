@@ -41,7 +41,7 @@ def build_acd(settings: Settings, clock: Clock) -> RoutingBackend:
         return RoutingBackend(local, None, local.close)
     assert settings.redis_url is not None
     store = RedisSharedQueues(settings.redis_url, prefix=settings.redis_prefix + "acd:")
-    shared = SharedAcdService(store, queues, clock)
+    shared = SharedAcdService(store, queues, clock, site_tz=settings.site_tz())
     cluster = Cluster(settings.redis_url, settings.redis_prefix)
     acd = ClusterAcd(shared, cluster)
 
