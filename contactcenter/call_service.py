@@ -8,162 +8,62 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from typing import Any, Literal, Protocol
+from dataclasses import replace
+from typing import Any
 
 from acd import messages as m
 from acd.errors import AcdError
 from acd.model import AgentState, QueueStatus
-from contactcenter.acd_service import Acd
-from contactcenter.bus import EventBus
-from contactcenter.clock import Clock, utc_day
-from contactcenter.errors import (
-    ContactCenterError,
-    Forbidden,
-    InvalidRequest,
-    NotFound,
-    TelephonyError,
-)
+from contactcenter.call_transfers import CONSULT, CallTransfers
+from contactcenter.clock import utc_day
+from contactcenter.errors import InvalidRequest, NotFound, TelephonyError
 from contactcenter.events import (
     CallAnswered,
     CallbackRequested,
     CallConnected,
     CallEnded,
-    CallHeld,
     CallHungUp,
     CallOffered,
     CallOfferWithdrawn,
     CallQueued,
-    CallResumed,
-    CallTransferred,
     OriginateFinished,
 )
-from contactcenter.history_writer import HistoryWriter
 from contactcenter.ids import AgentId, CallId, CampaignId, QueueId
-from contactcenter.ports import (
-    CallControl,
-    CallRepository,
-    CustomerRepository,
-    LiveState,
-    OriginateRequest,
-    SpyMode,
-    WaitingCall,
+from contactcenter.live_call import (
+    AgentDirectory,
+    AgentNotifier,
+    Consult,
+    LiveCall,
+    Phase,
+    TransferKind,
+    TransferMode,
 )
-from contactcenter.records import (
-    CallEvent,
-    CallRecord,
-    CallUpdate,
-    Customer,
-    Direction,
-    Outcome,
-)
+from contactcenter.ports import OriginateRequest, WaitingCall
+from contactcenter.records import CallRecord, CallUpdate, Direction, Outcome
 from contactcenter.screenpop import call_json, customer_json
-from contactcenter.settings import QueueSettings, Settings
+
+__all__ = [
+    "CONSULT",
+    "AgentDirectory",
+    "AgentNotifier",
+    "CallService",
+    "Consult",
+    "LiveCall",
+    "Phase",
+    "TransferKind",
+    "TransferMode",
+]
 
 logger = logging.getLogger(__name__)
 
 HISTORY_IN_POP = 10
 # The Not Ready reason of an agent whose accepted call could not be connected.
 CONNECT_FAILED = "connect_failed"
-# The Not Ready reason of an agent being consulted for an attended transfer.
-CONSULT = "consult"
 
 
-class Phase(StrEnum):
-    DIALING = "dialing"  # outbound: the Originate is out, no outcome yet
-    IVR = "ivr"
-    QUEUED = "queued"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    ENDED = "ended"
-
-
-class AgentNotifier(Protocol):
-    async def to_agent(self, agent_id: AgentId, event: str, payload: dict[str, Any]) -> None: ...
-
-
-class AgentDirectory(Protocol):
-    def endpoint_of(self, agent_id: AgentId) -> str | None: ...
-    def call_handled(self, agent_id: AgentId) -> None: ...
-
-
-@dataclass(slots=True)
-class LiveCall:
-    record: CallRecord
-    customer: Customer | None
-    history: list[CallRecord]
-    phase: Phase = Phase.IVR
-    # Set when the FastAGI session should let the caller go (connecting, or the call is over).
-    released: asyncio.Event = field(default_factory=asyncio.Event)
-    # Call control state of a connected call.
-    held_since: float | None = None
-    muted: bool = False
-    recording: str | None = None
-    spy: tuple[str, str] | None = None  # (supervisor endpoint, mode)
-    busy: bool = False  # a call control action is in flight
-    consult: Consult | None = None  # an attended transfer in progress
-    conference: bool = False  # caller, agent and target together (ConfBridge)
-    # Talk accounting across agents (a call transferred to a queue is answered again):
-    # talk of earlier agents, and when the current agent's talk (and its hold base) began.
-    prior_talk_s: float = 0.0
-    talk_from: float | None = None
-    hold_base_s: float = 0.0
-    # A callback keeps the place its request had in the queue (the ACD's FCFS order).
-    place_at: float | None = None
-    # A callback attempt (callback_dialer.py): shown in the offer; no PBX channel until dialled.
-    callback: dict[str, Any] | None = None
-
-
-@dataclass(slots=True)
-class Consult:
-    """An attended transfer: the caller is on hold while the agent talks to the target."""
-
-    kind: str  # "agent" | "number"
-    target: str
-    target_agent: AgentId | None
-    started_at: float
-
-
-TransferMode = Literal["blind", "attended"]
-TransferKind = Literal["agent", "queue", "number"]
-
-
-class CallService:
-    def __init__(
-        self,
-        settings: Settings,
-        clock: Clock,
-        calls: CallRepository,
-        customers: CustomerRepository,
-        live: LiveState,
-        acd: Acd,
-        bus: EventBus,
-        control: CallControl,
-        notifier: AgentNotifier,
-        agents: AgentDirectory,
-        writer: HistoryWriter,
-    ) -> None:
-        self._settings = settings
-        self._clock = clock
-        self._calls = calls
-        self._customers = customers
-        self._live = live
-        self._acd = acd
-        self._bus = bus
-        self._control = control
-        self._notifier = notifier
-        self._agents = agents
-        self._writer = writer
-        self.active: dict[CallId, LiveCall] = {}
-        self._last_call_of_agent: dict[AgentId, CallId] = {}
-        self._recent: dict[CallId, CallRecord] = {}
-        # Where an agent's phone is when their desktop is on another node (set by the app).
-        self.endpoint_directory: Callable[[AgentId], Awaitable[str | None]] | None = None
-        self._tasks: set[asyncio.Future[None]] = set()
-        # Set by the callback dialer: dials a callback attempt once an agent accepted it.
-        self.dial_callback: Callable[[LiveCall, AgentId, str], Awaitable[None]] | None = None
+class CallService(CallTransfers):
+    """The life of a call (see the module docstring); its parts: call_base.py,
+    call_controls.py, call_transfers.py."""
 
     # --- arrival and queueing (driven by the FastAGI inbound handler) -----------------------
 
@@ -316,15 +216,6 @@ class CallService:
             **({"callback": live.callback} if live.callback is not None else {}),
         }
 
-    def ended_payload(self, rec: CallRecord) -> dict[str, Any]:
-        queue = self._queue_of(rec)
-        return {
-            "call": call_json(rec),
-            "wrapup_s": queue.wrapup_s if queue else 0,
-            "dispositions": list(queue.dispositions) if queue else [],
-            "disposition_required": queue.disposition_required if queue else False,
-        }
-
     async def resume(self, agent_id: AgentId) -> list[tuple[str, dict[str, Any]]]:
         """What a desktop that (re)connects needs to pick up where it was: the pop of a call
         ringing for the agent, the call they are on, or the call they are wrapping up."""
@@ -471,14 +362,6 @@ class CallService:
             raise
         live.released.set()
 
-    async def _endpoint_of(self, agent_id: AgentId) -> str | None:
-        """The agent's phone: from their desktop's session here, else (their desktop is on
-        another node) from their user record."""
-        local = self._agents.endpoint_of(agent_id)
-        if local or self.endpoint_directory is None:
-            return local
-        return await self.endpoint_directory(agent_id)
-
     async def _requeue(self, live: LiveCall, agent_id: AgentId) -> None:
         """The caller could not be connected: the agent goes Not Ready (no wrap-up, no call
         took place) and the call goes back to its old place in the queue."""
@@ -544,517 +427,6 @@ class CallService:
         rec = self.record_of(call_id)
         return None if rec is None else self.ended_payload(rec)
 
-    def _own_call(self, agent_id: AgentId, call_id: CallId) -> LiveCall:
-        live = self.active.get(call_id)
-        if live is None:
-            raise NotFound("no such active call")
-        if live.record.agent_id != agent_id:
-            raise Forbidden("this call is not yours")
-        return live
-
-    def _agents_call_record(self, agent_id: AgentId, call_id: CallId) -> CallRecord:
-        live = self.active.get(call_id)
-        recent = self._recent.get(call_id)
-        if live is not None:
-            if live.record.agent_id == agent_id:
-                return live.record
-            if recent is not None and recent.agent_id == agent_id:
-                return recent  # the agent transferred the call on and is wrapping up
-            raise Forbidden("this call is not yours")
-        if recent is None:
-            raise NotFound("no such call of yours to disposition")
-        if recent.agent_id != agent_id:
-            raise Forbidden("this call is not yours")
-        return recent
-
-    def _queue_of(self, rec: CallRecord) -> QueueSettings | None:
-        return self._settings.queue(rec.queue_id) if rec.queue_id else None
-
-    # --- call control (agent desktop, supervisor console, dialer) ---------------------------
-
-    def _connected_call(self, agent_id: AgentId, call_id: CallId) -> LiveCall:
-        live = self._own_call(agent_id, call_id)
-        if live.phase is not Phase.CONNECTED:
-            raise InvalidRequest("the call is not connected", "call_id")
-        return live
-
-    async def _control_action(self, live: LiveCall, action: str, run: Any, **data: object) -> None:
-        """Run one PBX action for the agent's call. A refusal leaves the call as it was, is
-        written to the call's events, and reaches the desktop as `call.error`."""
-        rec = live.record
-        if live.busy:
-            raise InvalidRequest("another action on this call is still in progress", "call_id")
-        live.busy = True
-        try:
-            await run
-        except TelephonyError as exc:
-            logger.warning("%s failed call_id=%s: %s", action, rec.id, exc)
-            await self._event(rec.id, "action_failed", action=action, error=str(exc), **data)
-            if rec.agent_id is not None:
-                await self._notifier.to_agent(
-                    rec.agent_id,
-                    "call.error",
-                    {"call_id": rec.id, "action": action, "error": str(exc)},
-                )
-            raise
-        finally:
-            live.busy = False
-
-    async def hold(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
-        live = self._connected_call(agent_id, call_id)
-        if live.held_since is not None:
-            raise InvalidRequest("the call is already on hold", "call_id")
-        if live.conference or live.consult is not None:
-            raise InvalidRequest("hold is not available during a transfer or conference", "call_id")
-        await self._control_action(live, "hold", self._control.hold(call_id))
-        now = self._clock.now()
-        live.held_since = now
-        await self._agent_hold(agent_id, call_id, True)
-        await self._event(call_id, "held", agent=agent_id)
-        payload = {"call_id": call_id, "at": now}
-        await self._notifier.to_agent(agent_id, "call.held", payload)
-        await self._bus.publish(CallHeld(call_id, agent_id, now))
-        return payload
-
-    async def unhold(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
-        live = self._connected_call(agent_id, call_id)
-        if live.held_since is None:
-            raise InvalidRequest("the call is not on hold", "call_id")
-        await self._control_action(live, "unhold", self._control.unhold(call_id))
-        now = self._clock.now()
-        held = self._end_hold(live, now)
-        await self._agent_hold(agent_id, call_id, False)
-        await self._event(call_id, "resumed", agent=agent_id, held_s=held)
-        payload = {"call_id": call_id, "held_s": held, "hold_s": live.record.hold_s}
-        await self._notifier.to_agent(agent_id, "call.unheld", payload)
-        await self._bus.publish(CallResumed(call_id, agent_id, held, now))
-        return payload
-
-    async def _agent_hold(self, agent_id: AgentId, call_id: CallId, on_hold: bool) -> None:
-        """The ACD's agent state follows hold (ON_CALL <-> ON_HOLD)."""
-        try:
-            await self._acd.submit(m.AgentHold(agent_id, call_id, on_hold))
-        except AcdError as exc:
-            logger.warning("ACD refused AgentHold call_id=%s: %s", call_id, exc)
-
-    @staticmethod
-    def _leg_talk(live: LiveCall, now: float) -> float:
-        """Talk time with the current agent: since they were connected, less time on hold."""
-        if live.talk_from is None:
-            return 0.0
-        return max(0.0, now - live.talk_from - (live.record.hold_s - live.hold_base_s))
-
-    def _end_hold(self, live: LiveCall, now: float) -> float:
-        """Close a hold period: its seconds go onto the call's hold_s."""
-        if live.held_since is None:
-            return 0.0
-        held = max(0.0, now - live.held_since)
-        live.held_since = None
-        rec = live.record
-        rec.hold_s += held
-        self._update(rec.id, hold_s=rec.hold_s)
-        return held
-
-    async def mute(self, agent_id: AgentId, call_id: CallId, muted: bool) -> dict[str, Any]:
-        live = self._connected_call(agent_id, call_id)
-        await self._control_action(live, "mute", self._control.mute(call_id, muted), muted=muted)
-        live.muted = muted
-        await self._event(call_id, "muted" if muted else "unmuted", agent=agent_id)
-        payload = {"call_id": call_id, "muted": muted}
-        await self._notifier.to_agent(agent_id, "call.muted", payload)
-        return payload
-
-    async def send_dtmf(self, agent_id: AgentId, call_id: CallId, digits: str) -> dict[str, Any]:
-        live = self._connected_call(agent_id, call_id)
-        await self._control_action(
-            live, "dtmf", self._control.send_dtmf(call_id, digits), digits=digits
-        )
-        await self._event(call_id, "dtmf", agent=agent_id, digits=digits)
-        return {"call_id": call_id, "digits": digits}
-
-    async def transfer(
-        self,
-        agent_id: AgentId,
-        call_id: CallId,
-        mode: TransferMode,
-        kind: TransferKind,
-        target: str,
-    ) -> dict[str, Any]:
-        live = self._connected_call(agent_id, call_id)
-        if live.held_since is not None:
-            raise InvalidRequest("resume the call before transferring it", "call_id")
-        if mode == "attended":
-            return await self._attended(live, agent_id, kind, target)
-        if kind == "agent":
-            # a blind transfer to an agent: ring them, and hand the caller over on answer
-            await self._attended(live, agent_id, kind, target, blind=True)
-            return await self.transfer_complete(agent_id, call_id)
-        if kind == "queue":
-            return await self._transfer_to_queue(live, agent_id, QueueId(target))
-        if not target or any(c not in "0123456789+*#" for c in target):
-            raise InvalidRequest(f"not a dialable number: {target!r}", "target.id")
-        await self._control_action(
-            live,
-            "transfer",
-            self._control.blind_transfer(call_id, target),
-            mode=mode,
-            target_kind=kind,
-            target=target,
-        )
-        if live.recording is not None:
-            # after the transfer (a refused one keeps recording); MixMonitor's `b` records
-            # only while bridged, and the far party has not answered yet
-            await self._stop_recording(live)
-        now = self._clock.now()
-        rec = live.record
-        rec.transferred += 1
-        self._update(call_id, transferred=rec.transferred)
-        await self._event(
-            call_id, "transferred", agent=agent_id, mode=mode, target_kind=kind, target=target
-        )
-        payload = {
-            "call_id": call_id,
-            "state": "completed",
-            "mode": mode,
-            "target": {"kind": kind, "id": target},
-        }
-        await self._notifier.to_agent(agent_id, "call.transfer", payload)
-        await self._bus.publish(CallTransferred(call_id, agent_id, mode, kind, target, now))
-        # The caller is the far party's now: the call ends here for the contact center.
-        await self._finish_connected(live, now, "transferred")
-        return payload
-
-    async def _transfer_to_queue(
-        self, live: LiveCall, agent_id: AgentId, queue_id: QueueId
-    ) -> dict[str, Any]:
-        """Blind transfer to a queue: the caller goes back to music (cc-hold) and into the ACD
-        at the call's priority; the agent goes to wrap-up. One call row, transferred + 1."""
-        if queue_id not in {q.id for q in self._settings.queues}:
-            raise InvalidRequest(f"unknown queue {queue_id!r}", "target.id")
-        rec = live.record
-        call_id = rec.id
-        await self._control_action(
-            live,
-            "transfer",
-            self._control.requeue(call_id),
-            mode="blind",
-            target_kind="queue",
-            target=queue_id,
-        )
-        if live.recording is not None:
-            await self._stop_recording(live)
-        now = self._clock.now()
-        live.prior_talk_s += self._leg_talk(live, now)
-        live.talk_from = None
-        rec.talk_s = live.prior_talk_s
-        rec.transferred += 1
-        await self._event(
-            call_id,
-            "transferred",
-            agent=agent_id,
-            mode="blind",
-            target_kind="queue",
-            target=queue_id,
-        )
-        payload = {
-            "call_id": call_id,
-            "state": "completed",
-            "mode": "blind",
-            "target": {"kind": "queue", "id": queue_id},
-        }
-        await self._notifier.to_agent(agent_id, "call.transfer", payload)
-        await self._bus.publish(CallTransferred(call_id, agent_id, "blind", "queue", queue_id, now))
-        # the agent is done with it: wrap-up, with the call as it was for them
-        live.phase = Phase.QUEUED
-        rec.agent_id = None
-        rec.queue_id = queue_id
-        await self._live.release_agent(agent_id, call_id)
-        await self._acd.submit(m.CallFinished(call_id, agent_id))
-        self._remember(replace(rec, agent_id=agent_id))
-        self._last_call_of_agent[agent_id] = call_id
-        self._update(
-            call_id,
-            agent_id=None,
-            queue_id=queue_id,
-            transferred=rec.transferred,
-            talk_s=rec.talk_s,
-        )
-        await self._notifier.to_agent(agent_id, "call.ended", self.ended_payload(rec))
-        await self._live.put_waiting(
-            WaitingCall(call_id, queue_id, now, rec.priority, rec.caller_number)
-        )
-        await self._live.incr(queue_id, utc_day(now), "offered")
-        await self._acd.submit(m.EnqueueCall(call_id, queue_id, rec.priority))
-        return payload
-
-    # --- attended transfer -----------------------------------------------------------------
-
-    async def _consult_endpoint(self, kind: str, target: str, agent_id: AgentId) -> str:
-        if kind == "agent":
-            if target == agent_id:
-                raise InvalidRequest("you cannot transfer a call to yourself", "target.id")
-            endpoint = await self._endpoint_of(AgentId(target))
-            if not endpoint:
-                raise InvalidRequest(f"agent {target!r} has no phone endpoint", "target.id")
-            return endpoint
-        if kind == "number":
-            if not target or any(c not in "0123456789+*#" for c in target):
-                raise InvalidRequest(f"not a dialable number: {target!r}", "target.id")
-            return self._settings.calls.dial_template.replace("{number}", target)
-        raise InvalidRequest(
-            f"an attended transfer goes to an agent or a number, not {kind}", "target.kind"
-        )
-
-    async def _reserve_agent(self, target: AgentId, call_id: CallId) -> None:
-        """The target agent must be Ready; they are taken out of routing (Not Ready, reason
-        `consult`) for the consultation."""
-        try:
-            view = await self._acd.agent_view(target)
-        except AcdError as exc:
-            raise InvalidRequest(f"agent {target!r} is not logged in", "target.id") from exc
-        if view.state is not AgentState.READY:
-            raise InvalidRequest(f"agent {target!r} is not ready ({view.state})", "target.id")
-        await self._acd.submit(m.AgentNotReady(target, CONSULT))
-        after = await self._acd.agent_view(target)
-        if after.state is not AgentState.NOT_READY or after.reason != CONSULT:
-            # The ACD gave the agent a call between the look and the reservation.
-            raise InvalidRequest(f"agent {target!r} is not ready ({after.state})", "target.id")
-        if not await self._live.claim_agent(target, call_id):
-            await self._acd.submit(m.AgentReady(target))
-            raise InvalidRequest(f"agent {target!r} already has a call", "target.id")
-
-    async def _release_agent(self, target: AgentId, call_id: CallId) -> None:
-        await self._live.release_agent(target, call_id)
-        await self._acd.submit(m.AgentReady(target))
-
-    async def _attended(
-        self, live: LiveCall, agent_id: AgentId, kind: str, target: str, *, blind: bool = False
-    ) -> dict[str, Any]:
-        rec = live.record
-        call_id = rec.id
-        if live.consult is not None:
-            raise InvalidRequest("a transfer is already in progress on this call", "call_id")
-        endpoint = await self._consult_endpoint(kind, target, agent_id)
-        target_agent = AgentId(target) if kind == "agent" else None
-        if target_agent is not None:
-            await self._reserve_agent(target_agent, call_id)
-        live.consult = Consult(kind, target, target_agent, self._clock.now())
-        try:
-            if live.held_since is None:
-                await self._control_action(live, "hold", self._control.hold(call_id))
-                live.held_since = self._clock.now()
-                await self._event(call_id, "held", agent=agent_id)
-                await self._notifier.to_agent(
-                    agent_id, "call.held", {"call_id": call_id, "at": live.held_since}
-                )
-            queue = self._queue_of(rec)
-            ring_s = queue.ring_timeout_s if queue else 20.0
-            await self._control_action(
-                live,
-                "transfer",
-                self._control.consult(call_id, endpoint, ring_s, rec.caller_number),
-                mode="blind" if blind else "attended",
-                target_kind=kind,
-                target=target,
-            )
-        except ContactCenterError:
-            live.consult = None
-            if target_agent is not None:
-                await self._release_agent(target_agent, call_id)
-            if live.held_since is not None and self.active.get(call_id) is live:
-                # back to the caller: the agent is not left with a caller on hold
-                try:
-                    await self._control.unhold(call_id)
-                    held = self._end_hold(live, self._clock.now())
-                    await self._event(call_id, "resumed", agent=agent_id, held_s=held)
-                    await self._notifier.to_agent(
-                        agent_id, "call.unheld", {"call_id": call_id, "held_s": held}
-                    )
-                except TelephonyError as exc:
-                    logger.warning("resume after failed transfer call_id=%s: %s", call_id, exc)
-            raise
-        target_json = {"kind": kind, "id": target}
-        await self._event(
-            call_id, "consult_started", agent=agent_id, target_kind=kind, target=target
-        )
-        payload = {
-            "call_id": call_id,
-            "state": "consulting",
-            "mode": "attended",
-            "target": target_json,
-        }
-        await self._notifier.to_agent(agent_id, "call.transfer", payload)
-        if target_agent is not None:
-            await self._notifier.to_agent(
-                target_agent,
-                "call.transfer",
-                {
-                    **payload,
-                    "from_agent": agent_id,
-                    "call": call_json(rec),
-                    "customer": customer_json(live.customer),
-                },
-            )
-        return payload
-
-    def _consulting_call(self, agent_id: AgentId, call_id: CallId) -> tuple[LiveCall, Consult]:
-        live = self._connected_call(agent_id, call_id)
-        if live.consult is None:
-            raise InvalidRequest("no attended transfer is in progress on this call", "call_id")
-        return live, live.consult
-
-    async def transfer_complete(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
-        """The caller joins the consulted party and the agent leaves the call."""
-        live, consult = self._consulting_call(agent_id, call_id)
-        run = (
-            self._control.leave_conference(call_id)
-            if live.conference
-            else self._control.complete_transfer(call_id)
-        )
-        await self._control_action(live, "transfer_complete", run)
-        now = self._clock.now()
-        rec = live.record
-        held = self._end_hold(live, now)
-        live.consult = None
-        rec.transferred += 1
-        self._update(call_id, transferred=rec.transferred)
-        await self._event(call_id, "resumed", agent=agent_id, held_s=held)
-        await self._event(
-            call_id,
-            "transferred",
-            agent=agent_id,
-            mode="attended",
-            target_kind=consult.kind,
-            target=consult.target,
-        )
-        target_json = {"kind": consult.kind, "id": consult.target}
-        payload = {
-            "call_id": call_id,
-            "state": "completed",
-            "mode": "attended",
-            "target": target_json,
-        }
-        await self._notifier.to_agent(agent_id, "call.transfer", payload)
-        await self._bus.publish(
-            CallTransferred(call_id, agent_id, "attended", consult.kind, consult.target, now)
-        )
-        if consult.target_agent is None:
-            # an outside party has the caller now: the call ends here for the contact center
-            await self._finish_connected(live, now, "transferred")
-            return payload
-        # The call stays in the history as one call; the new agent owns it from here.
-        new_agent = consult.target_agent
-        await self._live.release_agent(agent_id, call_id)
-        await self._acd.submit(m.CallFinished(call_id, agent_id))
-        self._remember(replace(rec))
-        self._last_call_of_agent[agent_id] = call_id
-        await self._notifier.to_agent(agent_id, "call.ended", self.ended_payload(rec))
-        rec.agent_id = new_agent
-        self._last_call_of_agent[new_agent] = call_id
-        self._update(call_id, agent_id=new_agent)
-        await self._event(call_id, "answered", agent=new_agent)
-        await self._notifier.to_agent(new_agent, "call.transfer", payload)
-        await self._notifier.to_agent(
-            new_agent,
-            "call.answered",
-            {
-                "call": call_json(rec),
-                "customer": customer_json(live.customer),
-                "history": [call_json(c) for c in live.history],
-            },
-        )
-        return payload
-
-    async def transfer_cancel(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
-        """Drop the consulted party; the agent is back with the caller."""
-        live, consult = self._consulting_call(agent_id, call_id)
-        run = (
-            self._control.drop_consult(call_id)
-            if live.conference
-            else self._control.cancel_consult(call_id)
-        )
-        await self._control_action(live, "transfer_cancel", run)
-        now = self._clock.now()
-        held = self._end_hold(live, now)
-        live.consult = None
-        if consult.target_agent is not None:
-            await self._release_agent(consult.target_agent, call_id)
-        await self._event(call_id, "consult_cancelled", agent=agent_id, target=consult.target)
-        await self._event(call_id, "resumed", agent=agent_id, held_s=held)
-        payload = {
-            "call_id": call_id,
-            "state": "cancelled",
-            "mode": "attended",
-            "target": {"kind": consult.kind, "id": consult.target},
-        }
-        await self._notifier.to_agent(agent_id, "call.transfer", payload)
-        await self._notifier.to_agent(agent_id, "call.unheld", {"call_id": call_id, "held_s": held})
-        if consult.target_agent is not None:
-            await self._notifier.to_agent(consult.target_agent, "call.transfer", payload)
-        return payload
-
-    async def conference(self, agent_id: AgentId, call_id: CallId) -> dict[str, Any]:
-        """Make the consultation a three-way call: caller, agent and target together. Then
-        `transfer_complete` lets the agent leave, `transfer_cancel` drops the target."""
-        live, consult = self._consulting_call(agent_id, call_id)
-        if live.conference:
-            raise InvalidRequest("the call is already a conference", "call_id")
-        await self._control_action(live, "conference", self._control.conference(call_id))
-        now = self._clock.now()
-        live.conference = True
-        held = self._end_hold(live, now)
-        await self._event(call_id, "resumed", agent=agent_id, held_s=held)
-        await self._event(call_id, "conference_started", agent=agent_id, target=consult.target)
-        payload = {
-            "call_id": call_id,
-            "state": "conference",
-            "mode": "attended",
-            "target": {"kind": consult.kind, "id": consult.target},
-        }
-        await self._notifier.to_agent(agent_id, "call.transfer", payload)
-        if consult.target_agent is not None:
-            await self._notifier.to_agent(
-                consult.target_agent, "call.transfer", {**payload, "from_agent": agent_id}
-            )
-        return payload
-
-    def _call_of_agent(self, agent_id: AgentId) -> LiveCall:
-        for live in self.active.values():
-            if live.record.agent_id == agent_id and live.phase is Phase.CONNECTED:
-                return live
-        raise NotFound(f"agent {agent_id} is not on a connected call")
-
-    async def spy(self, supervisor_endpoint: str, agent_id: AgentId, mode: SpyMode) -> None:
-        """Ring the supervisor's endpoint into the agent's call: listen, whisper (the agent
-        hears the supervisor) or barge (both parties do). Recorded in the call's events."""
-        if mode not in ("listen", "whisper", "barge"):
-            raise InvalidRequest(
-                f"unknown mode {mode!r}; expected listen, whisper or barge", "mode"
-            )
-        if not supervisor_endpoint or "/" not in supervisor_endpoint:
-            raise InvalidRequest(
-                f"not an endpoint: {supervisor_endpoint!r} (e.g. PJSIP/2001)", "endpoint"
-            )
-        live = self._call_of_agent(agent_id)
-        call_id = live.record.id
-        try:
-            await self._control.spy(call_id, supervisor_endpoint, mode)
-        except TelephonyError as exc:
-            await self._event(call_id, "action_failed", action="spy", error=str(exc), mode=mode)
-            raise
-        live.spy = (supervisor_endpoint, mode)
-        await self._event(call_id, "spy_started", supervisor=supervisor_endpoint, mode=mode)
-
-    async def stop_spy(self, agent_id: AgentId) -> None:
-        live = self._call_of_agent(agent_id)
-        call_id = live.record.id
-        if live.spy is None:
-            raise NotFound(f"nobody is listening to agent {agent_id}'s call")
-        await self._control.stop_spy(call_id)
-        supervisor, mode = live.spy
-        live.spy = None
-        await self._event(call_id, "spy_stopped", supervisor=supervisor, mode=mode)
-
     # --- waiting callers: position, estimated wait, callback ------------------------------
 
     async def position(self, call_id: CallId) -> int | None:
@@ -1089,30 +461,6 @@ class CallService:
         await self._finish(live, Outcome.CALLBACK_REQUESTED, now, "callback requested", wait_s=wait)
         await self._bus.publish(CallbackRequested(call_id, rec.caller_number, queue_id, now))
         return True
-
-    async def _start_recording(self, live: LiveCall) -> None:
-        rec = live.record
-        filename = f"cc-{rec.id}.{self._settings.calls.recording_format}"
-        try:
-            await self._control.start_recording(rec.id, filename)
-        except TelephonyError as exc:
-            logger.warning("recording failed call_id=%s: %s", rec.id, exc)
-            await self._event(rec.id, "action_failed", action="record", error=str(exc))
-            return
-        if self.active.get(rec.id) is not live or live.phase is not Phase.CONNECTED:
-            return
-        live.recording = filename
-        self._update(rec.id, recording=filename)
-        await self._event(rec.id, "recording_started", file=filename)
-
-    async def _stop_recording(self, live: LiveCall) -> None:
-        rec = live.record
-        try:
-            await self._control.stop_recording(rec.id)
-        except TelephonyError as exc:
-            logger.info("stop recording failed call_id=%s: %s", rec.id, exc)
-        await self._event(rec.id, "recording_stopped", file=live.recording)
-        live.recording = None
 
     # --- outbound -------------------------------------------------------------------------
 
@@ -1175,11 +523,6 @@ class CallService:
         if live.phase is not Phase.DIALING and not agent_first:
             return  # the outbound FastAGI session already took the call
         await self._finish(live, Outcome(event.outcome), event.at, event.cause)
-
-    def record_of(self, call_id: CallId) -> CallRecord | None:
-        """A call in progress or recently ended (None when it is unknown or long gone)."""
-        live = self.active.get(call_id)
-        return live.record if live is not None else self._recent.get(call_id)
 
     def outbound_answered(self, call_id: CallId) -> LiveCall | None:
         """The FastAGI `outbound` session of an originated call started (AMD let it through)."""
@@ -1386,18 +729,3 @@ class CallService:
         rec.wrap_s = max(0.0, at - rec.ended_at)
         self._update(rec.id, wrap_s=rec.wrap_s)
         return True
-
-    # Ended calls kept for dispositions and wrap-up accounting (bounded).
-    _RECENT_MAX = 5000
-
-    def _remember(self, rec: CallRecord) -> None:
-        recent = self._recent
-        recent[rec.id] = rec
-        if len(recent) > self._RECENT_MAX:
-            recent.pop(next(iter(recent)))
-
-    async def _event(self, call_id: CallId, kind: str, **data: object) -> None:
-        self._writer.write(CallEvent(call_id, self._clock.now(), kind, dict(data)))
-
-    def _update(self, call_id: CallId, **fields: object) -> None:
-        self._writer.write(CallUpdate(call_id, fields))

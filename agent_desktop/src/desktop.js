@@ -260,7 +260,9 @@ function onAgentState(state) {
   const inCall = state.state === "on_call" || state.state === "on_hold";
   if (inCall && state.call_id) {
     // After a reload there was no call.answered: the state tells which call is connected.
-    if (!model.activeCall || model.activeCall.id !== state.call_id) {
+    // A call this desktop just accepted is not connected yet: its call.answered says when.
+    const connecting = model.offer && model.offer.call.id === state.call_id && !model.offer.answered;
+    if (!connecting && (!model.activeCall || model.activeCall.id !== state.call_id)) {
       model.activeCall = { id: state.call_id, answered_at: state.since, caller_number: null };
     }
   } else if (!inCall && model.activeCall && !model.wrapup) {
