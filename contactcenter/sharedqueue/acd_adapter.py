@@ -80,6 +80,7 @@ RONA_REASON = "rona"
 WITHDRAWN_RONA = "rona"
 WITHDRAWN_CALLER_LEFT = "caller_left"
 WITHDRAWN_AGENT_LOGOUT = "agent_logout"
+WITHDRAWN_ANSWERED_ELSEWHERE = "answered_elsewhere"
 
 OfferHandler = Callable[[m.OfferCall], Awaitable[None]]
 WithdrawHandler = Callable[[m.WithdrawOffer], Awaitable[None]]
@@ -299,16 +300,14 @@ class SharedAcdService(SharedAcdMoves):
         ]
         if await self.shared.remove_call(call_id):
             return list(cancels)
-        agent_id = await self.shared.withdraw(call_id, now)
-        if agent_id is None:
+        agents = await self.shared.withdraw_all(call_id, now)
+        if not agents:
             return []  # gone, or answered (CallFinished frees the agent)
         out: list[m.Output] = [
             *cancels,
-            m.WithdrawOffer(call_id, agent_id, WITHDRAWN_CALLER_LEFT),
-            m.CancelTimer(offer_timer_key(call_id, agent_id)),
-            self._state(agent_id, AgentState.READY, now),
+            *self._withdrawn(call_id, tuple(agents), WITHDRAWN_CALLER_LEFT, now),
         ]
-        return out + await self._route_agent(agent_id, now)
+        return out + await self._route_agents(agents, now)
 
     async def _accept(self, call_id: CallId, agent_id: AgentId, now: float) -> list[m.Output]:
         got = await self.shared.answer(call_id, agent_id, now, self._ctx(now))
@@ -316,11 +315,13 @@ class SharedAcdService(SharedAcdMoves):
             raise OfferNotFound(f"call {call_id} is not offered to agent {agent_id}")
         queue = self._queues.get(got.queue_id)
         cancels = [] if queue is None else mp.call_timers(queue, call_id, got.step)
-        return [
+        out: list[m.Output] = [
             m.CancelTimer(offer_timer_key(call_id, agent_id)),
+            *self._withdrawn(call_id, got.others, WITHDRAWN_ANSWERED_ELSEWHERE, now),
             *(m.CancelTimer(k) for k in cancels),
             self._state(agent_id, AgentState.ON_CALL, now, call_id=call_id),
         ]
+        return out + await self._route_agents(list(got.others), now)
 
     async def _hold(self, msg: m.AgentHold, now: float) -> list[m.Output]:
         try:

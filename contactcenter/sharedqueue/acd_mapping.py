@@ -30,8 +30,6 @@ def check_supported(queues: Mapping[QueueId, QueueConfig]) -> None:
                 f"queue {queue.id} overflows to unknown queue {queue.overflow_queue}"
             )
         unsupported = []
-        if queue.strategy == "ring_all":
-            unsupported.append("strategy 'ring_all' (one agent per offer here)")
         if queue.borrow_from:
             unsupported.append("borrow_from (service levels are not shared)")
         if unsupported:

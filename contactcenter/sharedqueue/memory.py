@@ -62,6 +62,7 @@ class MemorySharedQueues:
         self._call_seq = 0
         self._assign_seq = 0
         self._now = 0.0  # the time of the decision being made (effective priorities)
+        self._idle_seq = 0
 
     # --- helpers (the same steps as the Lua library in redis_scripts.py) ------------------
 
@@ -110,7 +111,7 @@ class MemorySharedQueues:
         return agent.idle
 
     def _index(self, a: AgentId, agent: AgentRec, keep: bool, ctx: RouteContext) -> None:
-        member = f"{agent.idle:020.6f}|{a}"
+        member = f"{agent.idle:020.6f}|{agent.iseq:012d}|{a}"
         agent.rk = []
         for q, pen in agent.queues.items():
             score = agent.ks.get(q) if keep else None
@@ -123,7 +124,7 @@ class MemorySharedQueues:
                     agent.rk.append((q, pf, pen))
 
     def _unindex(self, a: AgentId, agent: AgentRec) -> None:
-        member = f"{agent.idle:020.6f}|{a}"
+        member = f"{agent.idle:020.6f}|{agent.iseq:012d}|{a}"
         for q, pf, pen in agent.rk:
             self._zset(("r", q, pf, str(pen))).remove(member)
         agent.rk = []
@@ -204,11 +205,33 @@ class MemorySharedQueues:
             raise unknown_agent(agent_id, op)
         return agent
 
-    def _ringing(self, call_id: CallId) -> tuple[CallRec, AgentId] | None:
+    def _ringing(self, call_id: CallId) -> tuple[CallRec, list[AgentId]] | None:
+        """The call and the agents it rings at (offer order), if it rings."""
         call = self._calls.get(call_id)
         if call is None or call.state != "assigned" or call.agent is None:
             return None  # waiting, answered or gone
-        return call, call.agent
+        return call, list(call.group) if call.group else [call.agent]
+
+    def _set_idle(self, agent: AgentRec, now: float) -> None:
+        self._idle_seq += 1
+        agent.idle, agent.iseq = now, self._idle_seq
+
+    def _give_back(self, a: AgentId, now: float) -> None:
+        agent = self._agents[a]
+        agent.call, agent.reason, agent.state, agent.since = None, None, "ready", now
+        self._index(a, agent, True, NO_CONTEXT)
+
+    def _assign_group(self, agents: list[AgentId], call_id: CallId, now: float) -> list[Assignment]:
+        first = self._assign(agents[0], call_id, now)
+        out = [first]
+        if len(agents) > 1:
+            self._calls[call_id].group = list(agents)
+            for a in agents[1:]:
+                agent = self._agents[a]
+                self._unindex(a, agent)
+                agent.state, agent.since, agent.call, agent.reason = "assigned", now, call_id, None
+                out.append(Assignment(call_id, a, first.queue_id, now, first.seq))
+        return out
 
     # --- the port ----------------------------------------------------------------------------
 
@@ -307,13 +330,8 @@ class MemorySharedQueues:
         self._check_free(agent_id, agent, "ready")
         if agent.state == "ready":
             return
-        agent.state, agent.since, agent.idle, agent.reason, agent.call = (
-            "ready",
-            now,
-            now,
-            None,
-            None,
-        )
+        agent.state, agent.since, agent.reason, agent.call = "ready", now, None, None
+        self._set_idle(agent, now)
         self._index(agent_id, agent, False, ctx)
 
     async def not_ready(self, agent_id: AgentId, now: float, reason: str | None = None) -> None:
@@ -339,11 +357,18 @@ class MemorySharedQueues:
         if agent.state not in _HOLDING:
             raise state_conflict(agent_id, agent.state, "finish")
         call_id = agent.call
-        if call_id is not None:
-            del self._calls[call_id]
+        call = None if call_id is None else self._calls.get(call_id)
+        if call_id is not None and call is not None:
+            if call.state == "assigned" and len(call.group) > 1:
+                call.group.remove(agent_id)  # a ring_all call rings on at the others
+                call.agent = call.group[0]
+            else:
+                self._zset(("g", call.queue)).remove(call.member)
+                del self._calls[call_id]
         agent.reason, agent.since = None, now
         if ready:
-            agent.state, agent.idle, agent.call = "ready", now, None
+            agent.state, agent.call = "ready", None
+            self._set_idle(agent, now)
             self._index(agent_id, agent, False, ctx)
         else:
             agent.state = "wrap_up"
@@ -359,11 +384,23 @@ class MemorySharedQueues:
         rona_limit: int | None = None,
     ) -> Requeued | None:
         found = self._ringing(call_id)
-        if found is None or (agent_id is not None and found[1] != agent_id):
+        if found is None:
             return None
-        call, a = found
-        self._unassign(call, a)
-        self._place(call)
+        call, agents = found
+        a = agent_id if agent_id is not None else call.agent
+        if a is None or a not in agents:
+            return None
+        if call.group:
+            call.group.remove(a)
+            self._agents[a].call = None
+            if call.group:
+                call.agent = call.group[0]
+            else:
+                self._unassign(call, a)
+                self._place(call)
+        else:
+            self._unassign(call, a)
+            self._place(call)
         agent = self._agents[a]
         if rona_limit is not None:
             agent.ronas += 1
@@ -390,7 +427,11 @@ class MemorySharedQueues:
         del answers[: max(0, len(answers) - MAX_ANSWERS)]
         while answers and answers[0] <= now - EWT_WINDOW_S:
             answers.pop(0)
-        return Answered(call.queue, call.step, call.enqueued_at)
+        others = tuple(o for o in call.group if o != agent_id)
+        for other in others:  # ring_all: the others stop ringing
+            self._give_back(other, now)
+        call.group, call.agent = [], agent_id
+        return Answered(call.queue, call.step, call.enqueued_at, others)
 
     async def hold(self, agent_id: AgentId, call_id: CallId, on_hold: bool, now: float) -> bool:
         agent = self._agents.get(agent_id)
@@ -404,16 +445,19 @@ class MemorySharedQueues:
         return True
 
     async def withdraw(self, call_id: CallId, now: float) -> AgentId | None:
+        agents = await self.withdraw_all(call_id, now)
+        return agents[0] if agents else None
+
+    async def withdraw_all(self, call_id: CallId, now: float) -> list[AgentId]:
         found = self._ringing(call_id)
         if found is None:
-            return None
-        call, a = found
+            return []
+        call, agents = found
         self._zset(("g", call.queue)).remove(call.member)
         del self._calls[call_id]
-        agent = self._agents[a]
-        agent.call, agent.reason, agent.state, agent.since = None, None, "ready", now
-        self._index(a, agent, True, NO_CONTEXT)
-        return a
+        for a in agents:
+            self._give_back(a, now)
+        return agents
 
     async def move(
         self,
@@ -436,18 +480,21 @@ class MemorySharedQueues:
             return None
         if target is not None and target not in self._agents:
             raise MoveTargetLoggedOut(f"cannot move call {call_id} to agent {target}: logged out")
-        withdrawn = None
+        withdrawn: list[AgentId] = []
         if call.state == "assigned":
             found = self._ringing(call_id)
             if found is None:
                 return None
             withdrawn = found[1]
-            self._unassign(call, withdrawn)
-            agent = self._agents[withdrawn]
-            agent.reason, agent.state, agent.since = None, "ready", now
+            call.group = []
+            for a in withdrawn:
+                self._unassign(call, a)
+                agent = self._agents[a]
+                agent.reason, agent.state, agent.since = None, "ready", now
         else:
             self._unplace(call)
-        moved = Moved(call.queue, withdrawn, call.step, call.entered)
+        first = withdrawn[0] if withdrawn else None
+        moved = Moved(call.queue, first, call.step, call.entered, tuple(withdrawn[1:]))
         call.target = target
         if to_queue != call.queue:
             w = self._queue(to_queue).aging
@@ -459,8 +506,8 @@ class MemorySharedQueues:
                 now,
             )
         self._place(call)
-        if withdrawn is not None:
-            self._index(withdrawn, self._agents[withdrawn], True, NO_CONTEXT)
+        for a in withdrawn:
+            self._index(a, self._agents[a], True, NO_CONTEXT)
         return moved
 
     async def reprofile(
@@ -503,45 +550,76 @@ class MemorySharedQueues:
                     best = (call_of(head[0]), rank, False)
         return best
 
-    def _best_agent(self, call_id: CallId, ctx: RouteContext) -> AgentId | None:
+    def _best_agents(self, call_id: CallId, ctx: RouteContext) -> list[AgentId]:
         call = self._calls.get(call_id)
         if call is None or call.state != "waiting":
-            return None
+            return []
         if call.target is not None:
-            target = self._agents.get(call.target)
-            return call.target if target is not None and target.state == "ready" else None
+            return [call.target] if self._is_ready(call.target) else []
         queue = self._queue(call.queue)
         if queue.strategy == "least_calls":
             self._roll_day(call.queue, ctx.day)
         for pen in queue.penalties:
             zset = self._zsets.get(("r", call.queue, call.profile, str(pen)))
-            head = None if zset is None else zset.first()
-            if head is not None:
-                return agent_of(head[0])
-        return None
+            members = [] if zset is None else zset.members()
+            if members:
+                chosen = members if queue.strategy == "ring_all" else members[:1]
+                return [agent_of(m) for m in chosen]
+        return []
+
+    def _serve_call(self, call_id: CallId, ctx: RouteContext, out: list[Assignment]) -> None:
+        agents = self._best_agents(call_id, ctx)
+        if agents:
+            out += self._assign_group(agents, call_id, self._now)
+
+    def _offer_best(self, a: AgentId, x: CallId, directed: bool, out: list[Assignment]) -> None:
+        if not directed and self._queue(self._calls[x].queue).strategy == "ring_all":
+            self._serve_call(x, NO_CONTEXT, out)
+        else:
+            out.append(self._assign(a, x, self._now))
+
+    def _serve_agent(self, a: AgentId, out: list[Assignment]) -> None:
+        while self._is_ready(a):
+            best = self._best_call(a)
+            if best is None:
+                return
+            self._offer_best(a, best[0], best[2], out)
 
     def _is_ready(self, a: AgentId) -> bool:
         agent = self._agents.get(a)
         return agent is not None and agent.state == "ready"
 
     async def assign_for_agent(self, agent_id: AgentId, now: float) -> Assignment | None:
-        self._now = now
-        if not self._is_ready(agent_id):
-            return None
-        best = self._best_call(agent_id)
-        return None if best is None else self._assign(agent_id, best[0], now)
+        got = await self.offers_for_agent(agent_id, now)
+        return next((g for g in got if g.agent_id == agent_id), None)
 
     async def assign_for_call(
         self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
     ) -> Assignment | None:
-        agent_id = self._best_agent(call_id, ctx)
-        return None if agent_id is None else self._assign(agent_id, call_id, now)
+        got = await self.offers_for_call(call_id, now, ctx)
+        return got[0] if got else None
+
+    async def offers_for_agent(
+        self, agent_id: AgentId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        self._now = now
+        out: list[Assignment] = []
+        self._serve_agent(agent_id, out)
+        return out
+
+    async def offers_for_call(
+        self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        self._now = now
+        out: list[Assignment] = []
+        self._serve_call(call_id, ctx, out)
+        return out
 
     async def assign_after_move(
         self, call_id: CallId, agent_id: AgentId, now: float, ctx: RouteContext = NO_CONTEXT
     ) -> list[Assignment]:
         self._now = now
-        out = []
+        out: list[Assignment] = []
         if self._is_ready(agent_id):
             best = self._best_call(agent_id)
             call = self._calls.get(call_id)
@@ -551,14 +629,9 @@ class MemorySharedQueues:
                     if not best[1] < mine:
                         best = None  # the moved call ranks first
                 if best is not None:
-                    out.append(self._assign(agent_id, best[0], now))
-        other = self._best_agent(call_id, ctx)
-        if other is not None:
-            out.append(self._assign(other, call_id, now))
-        if self._is_ready(agent_id):
-            best = self._best_call(agent_id)
-            if best is not None:
-                out.append(self._assign(agent_id, best[0], now))
+                    self._offer_best(agent_id, best[0], best[2], out)
+        self._serve_call(call_id, ctx, out)
+        self._serve_agent(agent_id, out)
         return out
 
     async def agent(self, agent_id: AgentId) -> AgentStatus | None:

@@ -56,6 +56,7 @@ class AgentRec:
     state: AgentStateName
     since: float
     idle: float = 0.0
+    iseq: int = 0  # order of becoming ready (ties of idle times)
     reason: str | None = None
     call: CallId | None = None
     rk: list[tuple[QueueId, str, int]] = field(default_factory=list)
@@ -82,6 +83,7 @@ class CallRec:
     agent: AgentId | None = None
     assigned_at: float = 0.0
     assign_seq: int = 0
+    group: list[AgentId] = field(default_factory=list)  # "ring_all": every agent it rings at
 
 
 @dataclass(slots=True)
@@ -110,7 +112,7 @@ def satisfies(skills: dict[str, int], profile: str) -> bool:
 
 
 def agent_of(member: str) -> AgentId:
-    return AgentId(member.split("|", 1)[1])
+    return AgentId(member.split("|", 2)[2])
 
 
 def call_of(member: str) -> CallId:

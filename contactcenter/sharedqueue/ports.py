@@ -181,9 +181,13 @@ class Requeued:
 
 @dataclass(frozen=True, slots=True)
 class Answered:
+    """`answer`: the call's queue, widening step and enqueue time, and (a "ring_all" call)
+    the other agents it rang at, in offer order, READY again at their old place."""
+
     queue_id: QueueId
     step: int
     enqueued_at: float
+    others: tuple[AgentId, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +199,11 @@ class Moved:
     withdrawn: AgentId | None
     old_step: int
     old_entered_at: float
+    also_withdrawn: tuple[AgentId, ...] = ()  # a "ring_all" call's other agents
+
+    @property
+    def all_withdrawn(self) -> tuple[AgentId, ...]:
+        return () if self.withdrawn is None else (self.withdrawn, *self.also_withdrawn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +237,7 @@ class SharedQueues(Protocol):
         skills: Collection[str] = (),
     ) -> None:
         """Set the queue's priority aging weight w (>= 0; default 0), its strategy (how READY
-        agents of one penalty are ordered, acd/routing.py; "ring_all" is not supported) and
+        agents of one penalty are ordered, acd/routing.py; "ring_all" offers to all) and
         its skills (whose levels "most_skilled" and "weighted_random" add up, 5 if unknown).
         Another weight raises QueueNotEmpty while calls wait in the queue (their order was
         fixed with the old one); the same weight again always succeeds."""
@@ -315,6 +324,10 @@ class SharedQueues(Protocol):
         call was not assigned and unanswered (a waiting call leaves with `remove_call`)."""
         ...
 
+    async def withdraw_all(self, call_id: CallId, now: float) -> list[AgentId]:
+        """As `withdraw`, for every agent the call rings at ("ring_all"), in offer order."""
+        ...
+
     async def move(
         self,
         call_id: CallId,
@@ -356,6 +369,21 @@ class SharedQueues(Protocol):
         self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
     ) -> Assignment | None:
         """The waiting call goes to the best ready agent for it, if any."""
+        ...
+
+    async def offers_for_agent(
+        self, agent_id: AgentId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        """As `assign_for_agent`, and every assignment it made: a "ring_all" call goes to
+        every READY agent of the lowest penalty who may take it (if the agent is not among
+        them, the agent tries the next call)."""
+        ...
+
+    async def offers_for_call(
+        self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        """As `assign_for_call`; a "ring_all" call goes to every READY agent of the lowest
+        penalty who may take it (the first answer wins: `answer`), in the queue's order."""
         ...
 
     async def assign_after_move(
@@ -446,7 +474,7 @@ def parse_profile(profile: str) -> dict[str, int]:
 
 
 SUPPORTED_STRATEGIES = (
-    "longest_idle", "least_calls", "most_skilled", "round_robin", "weighted_random"
+    "longest_idle", "least_calls", "most_skilled", "round_robin", "weighted_random", "ring_all"
 )  # fmt: skip
 
 

@@ -111,11 +111,10 @@ def _state_reply(reply: list[str], agent_id: AgentId, op: str) -> list[str]:
     return reply
 
 
-def _assignment(reply: list[Any] | None, now: float) -> Assignment | None:
-    if reply is None:
-        return None
-    call_id, agent_id, queue_id, seq = reply
-    return Assignment(CallId(call_id), AgentId(agent_id), QueueId(queue_id), now, int(seq))
+def _assignments(replies: list[list[Any]], now: float) -> list[Assignment]:
+    return [
+        Assignment(CallId(c), AgentId(a), QueueId(q), now, int(seq)) for c, a, q, seq in replies
+    ]
 
 
 def _pairs(flat: list[str]) -> dict[str, str]:
@@ -269,7 +268,8 @@ class RedisSharedQueues:
         reply = await self._run("ANSWER", call_id, now, agent_id, _num(EWT_WINDOW_S), ctx=ctx)
         if reply is None:
             return None
-        return Answered(QueueId(reply[0]), int(reply[1]), float(reply[2]))
+        others = tuple(AgentId(a) for a in reply[3:])
+        return Answered(QueueId(reply[0]), int(reply[1]), float(reply[2]), others)
 
     @_translated
     async def hold(self, agent_id: AgentId, call_id: CallId, on_hold: bool, now: float) -> bool:
@@ -282,8 +282,15 @@ class RedisSharedQueues:
 
     @_translated
     async def withdraw(self, call_id: CallId, now: float) -> AgentId | None:
-        agent = await self._run("WITHDRAW", call_id, now)
-        return None if agent is None else AgentId(agent)
+        agents = await self._withdraw_all(call_id, now)
+        return agents[0] if agents else None
+
+    @_translated
+    async def withdraw_all(self, call_id: CallId, now: float) -> list[AgentId]:
+        return await self._withdraw_all(call_id, now)
+
+    async def _withdraw_all(self, call_id: CallId, now: float) -> list[AgentId]:
+        return [AgentId(a) for a in await self._run("WITHDRAW", call_id, now)]
 
     @_translated
     async def move(
@@ -314,10 +321,10 @@ class RedisSharedQueues:
             raise MoveTargetLoggedOut(f"cannot move call {call_id} to agent {target}: logged out")
         if reply[0] == "gone":
             return None
-        _, old, withdrawn, step_s, entered = reply
-        return Moved(
-            QueueId(old), AgentId(withdrawn) if withdrawn else None, int(step_s), float(entered)
-        )
+        _, old, step_s, entered, *withdrawn = reply
+        agents = [AgentId(a) for a in withdrawn]
+        first = agents[0] if agents else None
+        return Moved(QueueId(old), first, int(step_s), float(entered), tuple(agents[1:]))
 
     @_translated
     async def reprofile(
@@ -333,20 +340,34 @@ class RedisSharedQueues:
 
     @_translated
     async def assign_for_agent(self, agent_id: AgentId, now: float) -> Assignment | None:
-        return _assignment(await self._run("ASSIGN_FOR_AGENT", agent_id, now), now)
+        got = _assignments(await self._run("ASSIGN_FOR_AGENT", agent_id, now), now)
+        return next((g for g in got if g.agent_id == agent_id), None)
 
     @_translated
     async def assign_for_call(
         self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
     ) -> Assignment | None:
-        return _assignment(await self._run("ASSIGN_FOR_CALL", call_id, now, ctx=ctx), now)
+        got = _assignments(await self._run("ASSIGN_FOR_CALL", call_id, now, ctx=ctx), now)
+        return got[0] if got else None
+
+    @_translated
+    async def offers_for_agent(
+        self, agent_id: AgentId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        return _assignments(await self._run("ASSIGN_FOR_AGENT", agent_id, now, ctx=ctx), now)
+
+    @_translated
+    async def offers_for_call(
+        self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        return _assignments(await self._run("ASSIGN_FOR_CALL", call_id, now, ctx=ctx), now)
 
     @_translated
     async def assign_after_move(
         self, call_id: CallId, agent_id: AgentId, now: float, ctx: RouteContext = NO_CONTEXT
     ) -> list[Assignment]:
         replies = await self._run("ASSIGN_AFTER_MOVE", call_id, now, agent_id, ctx=ctx)
-        return [a for r in replies if (a := _assignment(r, now)) is not None]
+        return _assignments(replies, now)
 
     @_translated
     async def agent(self, agent_id: AgentId) -> AgentStatus | None:

@@ -19,6 +19,7 @@ local function wkey(q, pf) return P .. 'w:' .. q .. ':' .. pf end
 local function qkey(q) return P .. 'q:' .. q end
 local function tkey(a) return P .. 't:' .. a end
 local function gkey(q) return P .. 'g:' .. q end
+local function okey(c) return P .. 'o:' .. c end
 local function fmt(x) return string.format('%020.6f', x) end
 local function skills_of(a)
   local flat = redis.call('HGETALL', akey(a) .. ':sk')
@@ -54,7 +55,15 @@ local function split(s)
     i = j + 1
   end
 end
-local function agent_of(member) return string.match(member, '^[^|]*|(.*)$') end
+local function agent_of(member) return string.match(member, '^[^|]*|[^|]*|(.*)$') end
+-- A READY agent's member: "<ready since>|<ready order>|<agent>" (ties: who became ready first).
+local function amember(a)
+  local f = redis.call('HMGET', akey(a), 'idle', 'iseq')
+  return fmt(tonumber(f[1])) .. '|' .. string.format('%012d', tonumber(f[2])) .. '|' .. a
+end
+local function set_idle(a, now)
+  redis.call('HSET', akey(a), 'idle', now, 'iseq', redis.call('INCR', P .. 'seq:idle'))
+end
 local function total_level(q, sk)
   local t = 0
   for s in string.gmatch(redis.call('HGET', qkey(q), 'skills') or '', '[^,]+') do
@@ -104,7 +113,7 @@ end
 local function index_agent(a, keep)
   local sk = skills_of(a)
   local idle = tonumber(redis.call('HGET', akey(a), 'idle'))
-  local m = fmt(idle) .. '|' .. a
+  local m = amember(a)
   local rk = {{}}
   for _, qp in ipairs(queues_of(a)) do
     local q = qp[1]
@@ -130,9 +139,8 @@ local function ready_sets(a)
   return t
 end
 local function unindex_agent(a)
-  local idle = redis.call('HGET', akey(a), 'idle')
-  if idle then
-    local m = fmt(tonumber(idle)) .. '|' .. a
+  if redis.call('HGET', akey(a), 'idle') then
+    local m = amember(a)
     for _, e in ipairs(ready_sets(a)) do redis.call('ZREM', rkey(e[1], e[2], e[3]), m) end
   end
   redis.call('HDEL', akey(a), 'rk')
@@ -196,6 +204,33 @@ local function assign(a, c, now)
   redis.call('HSET', akey(a), 'st', 'assigned', 'since', now, 'call', c)
   redis.call('HDEL', akey(a), 'reason')
   return {{c, a, q, seq}}
+end
+-- "ring_all": one call offered to several agents at once (o:<c>: the agents, in offer order).
+local function assign_group(agents, c, now)
+  local first = assign(agents[1], c, now)
+  if #agents == 1 then return {{first}} end
+  local out = {{first}}
+  redis.call('ZADD', okey(c), 1, agents[1])
+  for i = 2, #agents do
+    local a = agents[i]
+    unindex_agent(a)
+    redis.call('HSET', akey(a), 'st', 'assigned', 'since', now, 'call', c)
+    redis.call('HDEL', akey(a), 'reason')
+    redis.call('ZADD', okey(c), i, a)
+    out[i] = {{c, a, first[3], first[4]}}
+  end
+  return out
+end
+-- The agents a ringing call is offered to, in offer order.
+local function ringing_at(c)
+  if redis.call('EXISTS', okey(c)) == 1 then return redis.call('ZRANGE', okey(c), 0, -1) end
+  return {{redis.call('HGET', ckey(c), 'agent')}}
+end
+-- An agent whose offer was taken back is READY again at their old place.
+local function give_back(a, now)
+  redis.call('HDEL', akey(a), 'call', 'reason')
+  redis.call('HSET', akey(a), 'st', 'ready', 'since', now)
+  index_agent(a, true)
 end
 -- The agent's directed calls become ordinary calls of their queues (the agent left).
 local function release_directed(a)
@@ -263,20 +298,49 @@ local function best_call(a)
   end
   return best, beff, be, bseq, false
 end
--- The best READY agent for a waiting call: the head of the READY set of the call's queue and
--- profile, lowest penalty first (its target, if directed). nil if none.
-local function best_agent(c)
+-- The READY agents a waiting call goes to: the head of the READY set of the call's queue and
+-- profile, lowest penalty first (every agent of that set for "ring_all"; its target, if
+-- directed); none: an empty table.
+local function best_agents(c)
   local f = redis.call('HMGET', ckey(c), 'st', 'q', 'pf', 'tg')
-  if f[1] ~= 'waiting' then return nil end
+  if f[1] ~= 'waiting' then return {{}} end
   if f[4] ~= '' then
-    if redis.call('HGET', akey(f[4]), 'st') == 'ready' then return f[4] end
-    return nil
+    if redis.call('HGET', akey(f[4]), 'st') == 'ready' then return {{f[4]}} end
+    return {{}}
   end
-  if redis.call('HGET', qkey(f[2]), 'strat') == 'least_calls' then roll_day(f[2]) end
+  local strat = redis.call('HGET', qkey(f[2]), 'strat')
+  if strat == 'least_calls' then roll_day(f[2]) end
   for _, pen in ipairs(redis.call('ZRANGE', qkey(f[2]) .. ':pen', 0, -1)) do
-    local head = redis.call('ZRANGE', rkey(f[2], f[3], pen), 0, 0)
-    if #head > 0 then return agent_of(head[1]) end
+    local stop = 0
+    if strat == 'ring_all' then stop = -1 end
+    local head = redis.call('ZRANGE', rkey(f[2], f[3], pen), 0, stop)
+    if #head > 0 then
+      local out = {{}}
+      for i, m in ipairs(head) do out[i] = agent_of(m) end
+      return out
+    end
   end
-  return nil
+  return {{}}
+end
+-- Offer the waiting call to its best agents; append the assignments to `out`.
+local function serve_call(c, out)
+  local agents = best_agents(c)
+  if #agents == 0 then return end
+  for _, x in ipairs(assign_group(agents, c, NOW)) do out[#out + 1] = x end
+end
+-- A READY agent takes the best call for them; a "ring_all" call goes to every READY agent of
+-- the lowest penalty who may take it (the agent among them), and the agent tries again if left
+-- out. Appends the assignments to `out`.
+local function serve_agent(a, out)
+  while redis.call('HGET', akey(a), 'st') == 'ready' do
+    local x, _, _, _, directed = best_call(a)
+    if x == nil then return end
+    local q = redis.call('HGET', ckey(x), 'q')
+    if not directed and redis.call('HGET', qkey(q), 'strat') == 'ring_all' then
+      serve_call(x, out)
+    else
+      out[#out + 1] = assign(a, x, NOW)
+    end
+  end
 end
 """

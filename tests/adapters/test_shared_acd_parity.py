@@ -84,6 +84,7 @@ SCENARIOS: dict[str, Callable[[], dict[QueueId, QueueConfig]]] = {
         {"strategy": "least_calls", "ewt_default_handle_s": 30.0},
     ),
     "rona_limit": lambda: one(max_consecutive_rona=2),
+    "ring_all": lambda: two({"strategy": "ring_all"}, {"strategy": "ring_all", "wrapup_s": 0.0}),
     "two_queues": lambda: two({"strategy": "round_robin"}, {"skill_levels": {"support": 4}}),
 }
 
@@ -236,6 +237,8 @@ async def drive(store: SharedQueues, name: str, seed: int, steps: int = 600) -> 
                 to_queue = rng.choice([None, *qids])
                 to_agent = rng.choice(agents) if rng.random() < 0.3 else None
                 await run.both(m.MoveCall(call_id, to_queue, to_agent))
+            elif run.ringing and rng.random() < 0.5:  # the caller leaves while it rings
+                await run.both(m.RemoveCall(rng.choice(sorted(run.ringing))))
             elif run.calls:
                 await run.both(m.RemoveCall(rng.choice(run.calls[-8:])))
             if _ % 8 == 0:
@@ -257,6 +260,7 @@ async def test_shared_acd_decides_as_the_core(queues: SharedQueues, scenario: st
         "rona_limit": {"rona_limit"},
         "widen": {"widen"},  # a widening timer fired
         "least_calls": {"wrapup"},
+        "ring_all": {"answered_elsewhere"},
     }.get(scenario, set())
     assert expected <= run.reasons, run.reasons
     if scenario == "overflow":

@@ -790,10 +790,10 @@ async def test_acd_logout_while_ringing_gives_the_call_to_another(queues: Shared
 
 
 def test_acd_refuses_queue_settings_it_cannot_honour() -> None:
-    with pytest.raises(ConfigError, match=r"queue sales: .*strategy 'ring_all'.*borrow_from"):
+    with pytest.raises(ConfigError, match=r"queue sales: .*borrow_from"):
         SharedAcdService(
             MemorySharedQueues(),
-            _queue_configs(strategy="ring_all", borrow_from=(SALES,)),
+            _queue_configs(borrow_from=(SALES,)),
             FakeClock(T0),
         )
     with pytest.raises(UnknownQueue, match="overflows to unknown queue nowhere"):
