@@ -8,6 +8,8 @@ operation, so it holds across nodes. Queries (`agent_view`, `position`, `estimat
 `queue_status`) read the store (acd_queries.py).
 
 What it maps (acd_mapping.py):
+* Strategies, ring_all included (every READY agent of the lowest penalty rings; the first
+  answer wins, the others get WithdrawOffer "answered_elsewhere").
 * AgentLogin: the agent serves the queues whose skills they all have at levels acceptable at
   some widening step, with their `penalties` (0 by default); levels are those given
   (DEFAULT_SKILL_LEVEL otherwise). A call's requirement is its queue's skills at the queue's
@@ -28,12 +30,12 @@ What it maps (acd_mapping.py):
   (they are still routed at their current requirement).
 
 Differences from the in-process core:
-* "ring_all" and `borrow_from` are refused at construction (ConfigError);
-* decisions are made call by call or agent by agent (`assign_for_call` / `assign_for_agent`)
-  rather than by one global pass: when one input frees an agent and queues a call at once
-  (MoveCall, RemoveCall, RONA), the moved call is routed first, then the freed agent; agents
-  whose idle times (or strategy keys) tie are ordered by agent id, not by the core's
-  sequence numbers;
+* `borrow_from` is refused at construction (ConfigError): service levels are not shared;
+* decisions are made call by call or agent by agent (`offers_for_call` / `offers_for_agent`,
+  and `assign_after_move` after a move that freed one agent) rather than by one global pass
+  over every queue: when one input frees several agents (a "ring_all" call answered, moved
+  or left) they take calls one after the other, and calls that one input makes ordinary
+  (a logout releasing directed calls) are routed in their agent's order;
 * the overflow on estimated wait (`overflow_when_ewt_exceeds_s`) reads the estimate and then
   moves the call in a second atomic step that applies only if the call still waits there;
 * the position of a directed call counts its agent's directed calls of every queue placed

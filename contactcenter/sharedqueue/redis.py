@@ -17,19 +17,20 @@ Keys (P = prefix; q queue, pf profile "skill=level,...", pen penalty, a agent, c
   P r:<q>:<pf>:<pen>      zset  READY agents of the queue with that penalty who meet the profile;
                                 score = the strategy's key (redis_lua.py agent_score: ready
                                 since, calls today, -total level, round * 2^20 + position,
-                                clock + draw / weight), member "<ready since %020.6f>|<agent>"
-                                (ties: longest idle, then agent id)
+                                clock + draw / weight), member "<ready since %020.6f>|<ready
+                                order %012d>|<agent>" (ties: longest idle, first ready)
+  P o:<c>                 zset  the agents a ring_all call rings at (score = offer order)
   P t:<a>                 zset  waiting calls directed to the agent, scored as in their queue
   P ans:<q>               zset  the queue's last answers (score = time; 200, 900 s at most)
   P a:<a>                 hash  st (not_ready|ready|assigned|on_call|on_hold|busy|wrap_up),
-                                since, idle, reason, call, ronas, rk (when READY: the READY sets
+                                since, idle, iseq, reason, call, ronas, rk (when READY: the sets
                                 the agent is in, "q|pf|pen|q|pf|pen...")
   P a:<a>:sk / :qs / :ks  hash  skill -> level / queue -> penalty / queue -> last score
   P a:<a>:nc              hash  queue -> calls answered on day `_d` (least_calls)
   P c:<c>                 hash  st (waiting|assigned|answered), q, p, e, pf, tg, zk, m, sc, seq,
                                 ent (entered the queue), step (widening), agent, at, aseq
   P pos                   hash  agent -> login position (round robin; kept after logout)
-  P seq:call, seq:asg, seq:pos, seq:ans   counters
+  P seq:call, seq:asg, seq:pos, seq:ans, seq:idle   counters
 A script looks only at the heads of the sorted sets of the agent's queues and profiles (or of
 the call's queue, profile and penalties): never at all agents or all calls. The bounded
 exceptions: the first call with a new profile in a queue fills that profile's READY sets from
