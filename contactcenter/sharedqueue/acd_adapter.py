@@ -93,7 +93,7 @@ MovedHandler = Callable[[m.CallMoved], Awaitable[None]]
 
 
 def check_supported(queues: Mapping[QueueId, QueueConfig]) -> None:
-    """Raise ConfigError naming the queue and the setting shared routing cannot honour."""
+    """Raise UnknownQueue for an overflow or lending queue that is not configured."""
     mp.check_supported(queues)
 
 
@@ -139,7 +139,13 @@ class SharedAcdService(SharedAcdMoves):
         if not self._configured:
             for qid, q in self._queues.items():
                 await self.shared.configure_queue(
-                    qid, q.priority_aging_per_s, q.strategy, sorted(q.skills)
+                    qid,
+                    q.priority_aging_per_s,
+                    q.strategy,
+                    sorted(q.skills),
+                    borrow_from=q.borrow_from,
+                    lends_to=[b for b, c in self._queues.items() if qid in c.borrow_from],
+                    service_level=mp.service_level(q),
                 )
             self._configured = True
 
@@ -300,7 +306,7 @@ class SharedAcdService(SharedAcdMoves):
             m.CancelTimer(k)
             for k in mp.call_timers(self._queues[info.queue_id], call_id, info.step)
         ]
-        if await self.shared.remove_call(call_id):
+        if await self.shared.remove_call(call_id, now):
             return list(cancels)
         agents = await self.shared.withdraw_all(call_id, now)
         if not agents:
@@ -323,7 +329,11 @@ class SharedAcdService(SharedAcdMoves):
             *(m.CancelTimer(k) for k in cancels),
             self._state(agent_id, AgentState.ON_CALL, now, call_id=call_id),
         ]
-        return out + await self._route_agents(list(got.others), now)
+        out += await self._route_agents(list(got.others), now)
+        if any(got.queue_id in q.borrow_from for q in self._queues.values()):
+            lent = await self.shared.serve_borrowers(got.queue_id, now, self._ctx(now))
+            out += [x for g in lent for x in self._offer(g, now)]
+        return out
 
     async def _hold(self, msg: m.AgentHold, now: float) -> list[m.Output]:
         try:

@@ -10,6 +10,7 @@ runs without awaiting, so on one event loop every method is atomic.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Collection, Mapping
 
@@ -25,7 +26,9 @@ from contactcenter.sharedqueue.memory_index import (
     call_of,
     satisfies,
 )
+from contactcenter.sharedqueue.memory_lending import Lending
 from contactcenter.sharedqueue.ports import (
+    DEFAULT_SERVICE_LEVEL,
     NO_CONTEXT,
     AgentLogin,
     AgentStateConflict,
@@ -39,6 +42,7 @@ from contactcenter.sharedqueue.ports import (
     QueueNotEmpty,
     Requeued,
     RouteContext,
+    ServiceLevel,
     WaitInfo,
     check_strategy,
     member_of,
@@ -52,7 +56,7 @@ from contactcenter.sharedqueue.redis_scripts import MAX_ANSWERS, RR
 _HOLDING = ("assigned", "on_call", "on_hold", "busy")
 
 
-class MemorySharedQueues:
+class MemorySharedQueues(Lending):
     def __init__(self) -> None:
         self._agents: dict[AgentId, AgentRec] = {}
         self._calls: dict[CallId, CallRec] = {}
@@ -63,6 +67,7 @@ class MemorySharedQueues:
         self._assign_seq = 0
         self._now = 0.0  # the time of the decision being made (effective priorities)
         self._idle_seq = 0
+        self._outcome_seq = itertools.count(1)
 
     # --- helpers (the same steps as the Lua library in redis_scripts.py) ------------------
 
@@ -157,7 +162,9 @@ class MemorySharedQueues:
         self._zset(call.zkey).remove(call.member)
         self._queue(call.queue).waiting -= 1
 
-    def _assign(self, a: AgentId, call_id: CallId, now: float) -> Assignment:
+    def _assign(
+        self, a: AgentId, call_id: CallId, now: float, lq: QueueId | None = None
+    ) -> Assignment:
         call = self._calls[call_id]
         self._unplace(call)
         self._assign_seq += 1
@@ -166,8 +173,9 @@ class MemorySharedQueues:
         agent = self._agents[a]
         if call.target is None:
             self._zset(("g", call.queue)).add(call.member, call.score)
-            queue = self._queue(call.queue)
-            s = agent.ks.get(call.queue)
+            pq = call.queue if lq is None else lq  # a borrowed agent: the lender's order moves
+            queue = self._queue(pq)
+            s = agent.ks.get(pq)
             if s is not None and queue.strategy == "round_robin":
                 rnd = math.floor(s / RR)
                 queue.rr = (rnd, int(s - rnd * RR))
@@ -241,6 +249,10 @@ class MemorySharedQueues:
         aging_per_s: float,
         strategy: str = "longest_idle",
         skills: Collection[str] = (),
+        *,
+        borrow_from: Collection[QueueId] = (),
+        lends_to: Collection[QueueId] = (),
+        service_level: ServiceLevel = DEFAULT_SERVICE_LEVEL,
     ) -> None:
         check_strategy(queue_id, strategy)
         if not (aging_per_s >= 0):
@@ -252,6 +264,7 @@ class MemorySharedQueues:
             )
         queue.aging, queue.strategy = float(aging_per_s), strategy
         queue.skills = tuple(sorted(skills))
+        queue.lend, queue.borrowers, queue.sl = tuple(borrow_from), tuple(lends_to), service_level
 
     async def enqueue(self, call: QueueCall) -> bool:
         if call.call_id in self._calls:
@@ -277,10 +290,13 @@ class MemorySharedQueues:
         self._place(record)
         return True
 
-    async def remove_call(self, call_id: CallId) -> bool:
+    async def remove_call(self, call_id: CallId, now: float | None = None) -> bool:
         call = self._calls.get(call_id)
         if call is None or call.state != "waiting":
             return False
+        if now is not None:
+            self._now = now
+            self._abandoned(call)
         self._unplace(call)
         del self._calls[call_id]
         return True
@@ -418,6 +434,10 @@ class MemorySharedQueues:
         agent.state, agent.since, agent.ronas = "on_call", now, 0
         call = self._calls[call_id]
         call.state = "answered"
+        self._now = now
+        self._record_outcome(
+            call.queue, now - call.enqueued_at <= self._queue(call.queue).sl.threshold_s
+        )
         self._zset(("g", call.queue)).remove(call.member)
         if agent.nc_day != ctx.day:
             agent.nc_day, agent.nc = ctx.day, {}
@@ -453,6 +473,8 @@ class MemorySharedQueues:
         if found is None:
             return []
         call, agents = found
+        self._now = now
+        self._abandoned(call)
         self._zset(("g", call.queue)).remove(call.member)
         del self._calls[call_id]
         for a in agents:
@@ -571,6 +593,14 @@ class MemorySharedQueues:
         agents = self._best_agents(call_id, ctx)
         if agents:
             out += self._assign_group(agents, call_id, self._now)
+            return
+        call = self._calls.get(call_id)
+        if call is None or call.state != "waiting" or call.target is not None:
+            return
+        lent = self._lender_agent(call.queue)
+        head = self._head_call(call.queue)
+        if lent is not None and head is not None:
+            out.append(self._assign(lent[0], head[0], self._now, lent[1]))
 
     def _offer_best(self, a: AgentId, x: CallId, directed: bool, out: list[Assignment]) -> None:
         if not directed and self._queue(self._calls[x].queue).strategy == "ring_all":
@@ -581,6 +611,11 @@ class MemorySharedQueues:
     def _serve_agent(self, a: AgentId, out: list[Assignment]) -> None:
         while self._is_ready(a):
             best = self._best_call(a)
+            if best is None or not best[2]:
+                borrowed = self._borrowed_call(a)
+                if borrowed is not None and (best is None or borrowed[1] < best[1]):
+                    out.append(self._assign(a, borrowed[0], self._now, borrowed[2]))
+                    return
             if best is None:
                 return
             self._offer_best(a, best[0], best[2], out)
@@ -613,6 +648,17 @@ class MemorySharedQueues:
         self._now = now
         out: list[Assignment] = []
         self._serve_call(call_id, ctx, out)
+        return out
+
+    async def serve_borrowers(
+        self, queue_id: QueueId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        self._now = now
+        out: list[Assignment] = []
+        for b in self._queue(queue_id).borrowers:
+            head = self._head_call(b)
+            if head is not None:
+                self._serve_call(head[0], ctx, out)
         return out
 
     async def assign_after_move(

@@ -7,7 +7,11 @@ import bisect
 from dataclasses import dataclass, field
 
 from contactcenter.ids import AgentId, CallId, QueueId
-from contactcenter.sharedqueue.ports import AgentStateName
+from contactcenter.sharedqueue.ports import (
+    DEFAULT_SERVICE_LEVEL,
+    AgentStateName,
+    ServiceLevel,
+)
 
 ZKey = tuple[str, ...]
 
@@ -99,6 +103,10 @@ class QueueRec:
     wr: float = 0.0
     day: float | None = None
     answers: list[float] = field(default_factory=list)  # times, oldest first
+    lend: tuple[QueueId, ...] = ()  # the queues this one borrows from
+    borrowers: tuple[QueueId, ...] = ()  # the queues that borrow from this one
+    sl: ServiceLevel = DEFAULT_SERVICE_LEVEL
+    outcomes: list[tuple[float, int, bool]] = field(default_factory=list)  # (at, n, met)
 
 
 def satisfies(skills: dict[str, int], profile: str) -> bool:

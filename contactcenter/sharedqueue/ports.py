@@ -170,6 +170,21 @@ NO_CONTEXT = RouteContext()
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceLevel:
+    """A lending queue's service level rule (acd.model.QueueConfig sl_*): answered within
+    `threshold_s` / (answered + abandoned after `short_abandon_s`), over `window_s`, must be at
+    least `target` for the queue to lend agents (no outcome yet: it lends)."""
+
+    threshold_s: float = 20.0
+    target: float = 0.8
+    window_s: float = 1800.0
+    short_abandon_s: float = 5.0
+
+
+DEFAULT_SERVICE_LEVEL = ServiceLevel()
+
+
+@dataclass(frozen=True, slots=True)
 class Requeued:
     """`requeue` / `rona`: the agent the call was taken from, whether the RONA limit logged
     them out, and the calls directed to them that became ordinary calls (logged out)."""
@@ -235,12 +250,18 @@ class SharedQueues(Protocol):
         aging_per_s: float,
         strategy: str = "longest_idle",
         skills: Collection[str] = (),
+        *,
+        borrow_from: Collection[QueueId] = (),
+        lends_to: Collection[QueueId] = (),
+        service_level: ServiceLevel = DEFAULT_SERVICE_LEVEL,
     ) -> None:
         """Set the queue's priority aging weight w (>= 0; default 0), its strategy (how READY
-        agents of one penalty are ordered, acd/routing.py; "ring_all" offers to all) and
-        its skills (whose levels "most_skilled" and "weighted_random" add up, 5 if unknown).
-        Another weight raises QueueNotEmpty while calls wait in the queue (their order was
-        fixed with the old one); the same weight again always succeeds."""
+        agents of one penalty are ordered, acd/routing.py; "ring_all" offers to all), its
+        skills (whose levels "most_skilled" and "weighted_random" add up, 5 if unknown), the
+        queues it borrows agents from and lends agents to, and its service level rule (a
+        lender's: answers and abandons are counted for it). Another weight raises QueueNotEmpty
+        while calls wait in the queue (their order was fixed with the old one); the same
+        weight again always succeeds."""
         ...
 
     async def enqueue(self, call: QueueCall) -> bool:
@@ -249,8 +270,10 @@ class SharedQueues(Protocol):
         not logged in is an ordinary call."""
         ...
 
-    async def remove_call(self, call_id: CallId) -> bool:
-        """Take a waiting call out (the caller hung up). False if it was not waiting."""
+    async def remove_call(self, call_id: CallId, now: float | None = None) -> bool:
+        """Take a waiting call out (the caller hung up). False if it was not waiting. With
+        `now`, an abandon after the short-abandon time counts against a lender's service
+        level (as `withdraw` always does)."""
         ...
 
     async def login(self, agent: AgentLogin, now: float, ctx: RouteContext = NO_CONTEXT) -> bool:
@@ -384,6 +407,13 @@ class SharedQueues(Protocol):
     ) -> list[Assignment]:
         """As `assign_for_call`; a "ring_all" call goes to every READY agent of the lowest
         penalty who may take it (the first answer wins: `answer`), in the queue's order."""
+        ...
+
+    async def serve_borrowers(
+        self, queue_id: QueueId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        """After an answer in a lending queue (its service level may now be met): the first
+        call of each queue that borrows from it is offered as `offers_for_call` does."""
         ...
 
     async def assign_after_move(

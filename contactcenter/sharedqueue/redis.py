@@ -56,6 +56,7 @@ from acd.queries import EWT_WINDOW_S
 from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.sharedqueue import redis_scripts as lua
 from contactcenter.sharedqueue.ports import (
+    DEFAULT_SERVICE_LEVEL,
     NO_CONTEXT,
     AgentLogin,
     AgentStateConflict,
@@ -69,6 +70,7 @@ from contactcenter.sharedqueue.ports import (
     QueueNotEmpty,
     Requeued,
     RouteContext,
+    ServiceLevel,
     SharedQueueUnavailable,
     WaitInfo,
     check_name,
@@ -144,7 +146,7 @@ class RedisSharedQueues:
             for name in (
                 "CONFIGURE", "ENQUEUE", "REMOVE", "LOGIN", "LOGOUT", "SET_STATE", "FINISH",
                 "REQUEUE", "ANSWER", "WITHDRAW", "ASSIGN_FOR_AGENT", "ASSIGN_FOR_CALL",
-                "ASSIGN_AFTER_MOVE", "MOVE",
+                "ASSIGN_AFTER_MOVE", "SERVE_BORROWERS", "MOVE",
                 "REPROFILE", "HOLD", "WAIT_INFO",
             )
         }  # fmt: skip
@@ -166,6 +168,10 @@ class RedisSharedQueues:
         aging_per_s: float,
         strategy: str = "longest_idle",
         skills: Collection[str] = (),
+        *,
+        borrow_from: Collection[QueueId] = (),
+        lends_to: Collection[QueueId] = (),
+        service_level: ServiceLevel = DEFAULT_SERVICE_LEVEL,
     ) -> None:
         check_name("queue_id", queue_id)
         check_strategy(queue_id, strategy)
@@ -173,8 +179,22 @@ class RedisSharedQueues:
             raise ValueError(f"queue {queue_id!r}: aging_per_s must be >= 0")
         for skill in skills:
             check_name(f"queue {queue_id}: skill", skill)
+        for other in (*borrow_from, *lends_to):
+            check_name(f"queue {queue_id}: lending queue", other)
+        sl = service_level
         done = await self._run(
-            "CONFIGURE", queue_id, 0.0, _num(aging_per_s), strategy, ",".join(sorted(skills))
+            "CONFIGURE",
+            queue_id,
+            0.0,
+            _num(aging_per_s),
+            strategy,
+            ",".join(sorted(skills)),
+            ",".join(borrow_from),
+            ",".join(lends_to),
+            _num(sl.threshold_s),
+            _num(sl.target),
+            _num(sl.window_s),
+            _num(sl.short_abandon_s),
         )
         if not done:
             waiting = await self.waiting_count(queue_id)
@@ -198,8 +218,9 @@ class RedisSharedQueues:
         return bool(await self._run("ENQUEUE", call.call_id, entered, *args))
 
     @_translated
-    async def remove_call(self, call_id: CallId) -> bool:
-        return bool(await self._run("REMOVE", call_id, 0.0))
+    async def remove_call(self, call_id: CallId, now: float | None = None) -> bool:
+        flag = "0" if now is None else "1"
+        return bool(await self._run("REMOVE", call_id, now or 0.0, flag))
 
     @_translated
     async def login(self, agent: AgentLogin, now: float, ctx: RouteContext = NO_CONTEXT) -> bool:
@@ -291,7 +312,7 @@ class RedisSharedQueues:
         return await self._withdraw_all(call_id, now)
 
     async def _withdraw_all(self, call_id: CallId, now: float) -> list[AgentId]:
-        return [AgentId(a) for a in await self._run("WITHDRAW", call_id, now)]
+        return [AgentId(a) for a in await self._run("WITHDRAW", call_id, now, "1")]
 
     @_translated
     async def move(
@@ -362,6 +383,12 @@ class RedisSharedQueues:
         self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
     ) -> list[Assignment]:
         return _assignments(await self._run("ASSIGN_FOR_CALL", call_id, now, ctx=ctx), now)
+
+    @_translated
+    async def serve_borrowers(
+        self, queue_id: QueueId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        return _assignments(await self._run("SERVE_BORROWERS", queue_id, now, ctx=ctx), now)
 
     @_translated
     async def assign_after_move(

@@ -181,7 +181,9 @@ local function unplace_call(c)
   redis.call('ZREM', f[1], f[2])
   redis.call('HINCRBY', qkey(f[3]), 'n', -1)
 end
-local function assign(a, c, now)
+-- Assign the call to the agent; `lq`: the lending queue the agent is borrowed from (its
+-- strategy's pointer moves, as the core's), else the call's queue.
+local function assign(a, c, now, lq)
   local ck = ckey(c)
   unplace_call(c)
   local f = redis.call('HMGET', ck, 'q', 'tg', 'sc', 'm')
@@ -190,14 +192,15 @@ local function assign(a, c, now)
   redis.call('HSET', ck, 'st', 'assigned', 'agent', a, 'at', now, 'aseq', seq)
   if f[2] == '' then
     redis.call('ZADD', gkey(q), f[3], f[4])
-    local strat = redis.call('HGET', qkey(q), 'strat')
-    local s = tonumber(redis.call('HGET', akey(a) .. ':ks', q) or 'nil')
+    local pq = lq or q
+    local strat = redis.call('HGET', qkey(pq), 'strat')
+    local s = tonumber(redis.call('HGET', akey(a) .. ':ks', pq) or 'nil')
     if s ~= nil and strat == 'round_robin' then
       local r = math.floor(s / RR)
-      redis.call('HSET', qkey(q), 'rr_r', r, 'rr_p', s - r * RR)
+      redis.call('HSET', qkey(pq), 'rr_r', r, 'rr_p', s - r * RR)
     elseif s ~= nil and strat == 'weighted_random' then
-      local clock = tonumber(redis.call('HGET', qkey(q), 'wr') or '0')
-      if s > clock then redis.call('HSET', qkey(q), 'wr', string.format('%.17g', s)) end
+      local clock = tonumber(redis.call('HGET', qkey(pq), 'wr') or '0')
+      if s > clock then redis.call('HSET', qkey(pq), 'wr', string.format('%.17g', s)) end
     end
   end
   unindex_agent(a)
@@ -322,18 +325,121 @@ local function best_agents(c)
   end
   return {{}}
 end
--- Offer the waiting call to its best agents; append the assignments to `out`.
+-- Service level of a lending queue (answers within its threshold / answers and abandons,
+-- over its window; sl:<q> all outcomes, slm:<q> those met, score = time).
+local function record_outcome(q, met)
+  local b = redis.call('HGET', qkey(q), 'borrowers')
+  if not b or b == '' then return end  -- only a lender's service level is looked at
+  local n = redis.call('INCR', P .. 'seq:sl')
+  redis.call('ZADD', P .. 'sl:' .. q, NOW, n)
+  if met then redis.call('ZADD', P .. 'slm:' .. q, NOW, n) end
+end
+local function sl_met(q)
+  local f = redis.call('HMGET', qkey(q), 'slw', 'slt')
+  local cut = NOW - tonumber(f[1])
+  redis.call('ZREMRANGEBYSCORE', P .. 'sl:' .. q, '-inf', cut)
+  redis.call('ZREMRANGEBYSCORE', P .. 'slm:' .. q, '-inf', cut)
+  local n = redis.call('ZCARD', P .. 'sl:' .. q)
+  if n == 0 then return true end
+  return redis.call('ZCARD', P .. 'slm:' .. q) / n >= tonumber(f[2])
+end
+-- A queue's first waiting (ordinary) call and its rank, or nil.
+local function head_call(q)
+  local w = aging(q)
+  local best, beff, be, bseq
+  for _, pf in ipairs(profiles(q)) do
+    local head = redis.call('ZRANGE', wkey(q, pf), 0, 0, 'WITHSCORES')
+    if #head > 0 then
+      local c, eff, e, seq = rank_of(head[1], tonumber(head[2]), w)
+      if best == nil or eff > beff or (eff == beff and (e < be or (e == be and seq < bseq))) then
+        best, beff, be, bseq = c, eff, e, seq
+      end
+    end
+  end
+  return best, beff, be, bseq
+end
+-- Borrowing: the best READY agent of the queues q borrows from whose service level is met
+-- (lowest penalty, then the lender's order), and that lender; nil if none.
+local function lender_agent(q)
+  local lend = redis.call('HGET', qkey(q), 'lend')
+  if not lend or lend == '' then return nil end
+  local best, bpen, bscore, bm, bl
+  for l in string.gmatch(lend, '[^,]+') do
+    if sl_met(l) then
+      for _, pen in ipairs(redis.call('ZRANGE', qkey(l) .. ':pen', 0, -1)) do
+        local head = redis.call('ZRANGE', rkey(l, '', pen), 0, 0, 'WITHSCORES')
+        if #head > 0 then
+          local p, sc = tonumber(pen), tonumber(head[2])
+          if best == nil or p < bpen or (p == bpen and (sc < bscore or
+              (sc == bscore and head[1] < bm))) then
+            best, bpen, bscore, bm, bl = agent_of(head[1]), p, sc, head[1], l
+          end
+          break
+        end
+      end
+    end
+  end
+  return best, bl
+end
+-- Borrowing seen from a READY agent: the best first call of the queues that borrow from the
+-- agent's queues (those it does not serve itself) while that lender's service level is met.
+local function borrowed_call(a)
+  local mine = {{}}
+  local qs = queues_of(a)
+  for _, qp in ipairs(qs) do mine[qp[1]] = true end
+  local best, beff, be, bseq, bl
+  for _, qp in ipairs(qs) do
+    local bs = redis.call('HGET', qkey(qp[1]), 'borrowers')
+    if bs and bs ~= '' and sl_met(qp[1]) then
+      for b in string.gmatch(bs, '[^,]+') do
+        if not mine[b] then
+          local c, eff, e, seq = head_call(b)
+          if c ~= nil and (best == nil or eff > beff or
+              (eff == beff and (e < be or (e == be and seq < bseq)))) then
+            best, beff, be, bseq, bl = c, eff, e, seq, qp[1]
+          end
+        end
+      end
+    end
+  end
+  return best, beff, be, bseq, bl
+end
+-- An abandon (ARGV[5] '1': count it) of a call that waited at least the short-abandon time.
+local function abandoned(c)
+  if ARGV[5] ~= '1' then return end
+  local f = redis.call('HMGET', ckey(c), 'q', 'e')
+  if NOW - tonumber(f[2]) >= tonumber(redis.call('HGET', qkey(f[1]), 'sab') or '5') then
+    record_outcome(f[1], false)
+  end
+end
+-- Offer the waiting call to its best agents (or, none being READY, the queue's first call to
+-- a borrowed agent); append the assignments to `out`.
 local function serve_call(c, out)
   local agents = best_agents(c)
-  if #agents == 0 then return end
-  for _, x in ipairs(assign_group(agents, c, NOW)) do out[#out + 1] = x end
+  if #agents > 0 then
+    for _, x in ipairs(assign_group(agents, c, NOW)) do out[#out + 1] = x end
+    return
+  end
+  local f = redis.call('HMGET', ckey(c), 'st', 'q', 'tg')
+  if f[1] ~= 'waiting' or f[3] ~= '' then return end
+  local a, l = lender_agent(f[2])
+  if a == nil then return end
+  out[#out + 1] = assign(a, head_call(f[2]), NOW, l)
 end
 -- A READY agent takes the best call for them; a "ring_all" call goes to every READY agent of
 -- the lowest penalty who may take it (the agent among them), and the agent tries again if left
 -- out. Appends the assignments to `out`.
 local function serve_agent(a, out)
   while redis.call('HGET', akey(a), 'st') == 'ready' do
-    local x, _, _, _, directed = best_call(a)
+    local x, xeff, xe, xseq, directed = best_call(a)
+    if not directed then
+      local y, yeff, ye, yseq, l = borrowed_call(a)
+      if y ~= nil and (x == nil or yeff > xeff or
+          (yeff == xeff and (ye < xe or (ye == xe and yseq < xseq)))) then
+        out[#out + 1] = assign(a, y, NOW, l)
+        return
+      end
+    end
     if x == nil then return end
     local q = redis.call('HGET', ckey(x), 'q')
     if not directed and redis.call('HGET', qkey(q), 'strat') == 'ring_all' then

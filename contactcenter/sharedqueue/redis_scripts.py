@@ -15,14 +15,17 @@ from contactcenter.sharedqueue.redis_lua import LIB, MAX_ANSWERS, RR
 
 __all__ = ["LIB", "MAX_ANSWERS", "RR"]
 
-# KEYS: queue. ARGV: w, strategy, skills "a,b". A new weight is refused (0) while calls wait.
+# KEYS: queue. ARGV: w, strategy, skills "a,b", lenders "q,q", borrowers "q,q", SL threshold,
+# target, window, short abandon (s). A new weight is refused (0) while calls wait.
 CONFIGURE = """
 local q = KEYS[1]
 local old = tonumber(redis.call('HGET', qkey(q), 'aging') or '0')
 if old ~= tonumber(ARGV[5]) and tonumber(redis.call('HGET', qkey(q), 'n') or '0') > 0 then
   return 0
 end
-redis.call('HSET', qkey(q), 'aging', ARGV[5], 'strat', ARGV[6], 'skills', ARGV[7])
+redis.call('HSET', qkey(q), 'aging', ARGV[5], 'strat', ARGV[6], 'skills', ARGV[7],
+  'lend', ARGV[8], 'borrowers', ARGV[9], 'slth', ARGV[10], 'slt', ARGV[11], 'slw', ARGV[12],
+  'sab', ARGV[13])
 return 1
 """
 
@@ -43,10 +46,11 @@ place_call(c)
 return 1
 """
 
-# KEYS: call.
+# KEYS: call. ARGV: '1' to count an abandon for the service level.
 REMOVE = """
 local f = redis.call('HMGET', ckey(KEYS[1]), 'st')
 if f[1] ~= 'waiting' then return 0 end
+abandoned(KEYS[1])
 unplace_call(KEYS[1])
 redis.call('DEL', ckey(KEYS[1]))
 return 1
@@ -194,6 +198,8 @@ redis.call('HSET', ckey(c), 'st', 'answered')
 local g = redis.call('HMGET', ckey(c), 'q', 'm', 'step', 'e')
 local q = g[1]
 redis.call('ZREM', gkey(q), g[2])
+local th = tonumber(redis.call('HGET', qkey(q), 'slth') or '20')
+record_outcome(q, NOW - tonumber(g[4]) <= th)
 local nc = akey(a) .. ':nc'
 if redis.call('HGET', nc, '_d') ~= DAY then
   redis.call('DEL', nc)
@@ -218,12 +224,14 @@ end
 return out
 """
 
-# KEYS: call. The caller of an assigned, unanswered call left: the agent is READY again at
+# KEYS: call. ARGV: '1' to count an abandon. The caller of an assigned, unanswered call
+# left: the agent is READY again at
 # its old place.
 WITHDRAW = """
 local c = KEYS[1]
 local f = redis.call('HMGET', ckey(c), 'st', 'q', 'm')
 if f[1] ~= 'assigned' then return {} end
+abandoned(c)
 local agents = ringing_at(c)
 redis.call('ZREM', gkey(f[2]), f[3])
 redis.call('DEL', ckey(c), okey(c))
@@ -271,6 +279,20 @@ if redis.call('HGET', akey(a), 'st') == 'ready' then
 end
 serve_call(c, out)
 serve_agent(a, out)
+return out
+"""
+
+# KEYS: queue. A lending queue's service level may just have been met (an answer there): the
+# first calls of the queues that borrow from it take its READY agents (serve_call).
+SERVE_BORROWERS = """
+local out = {}
+local bs = redis.call('HGET', qkey(KEYS[1]), 'borrowers')
+if bs and bs ~= '' then
+  for b in string.gmatch(bs, '[^,]+') do
+    local h = head_call(b)
+    if h ~= nil then serve_call(h, out) end
+  end
+end
 return out
 """
 

@@ -18,7 +18,7 @@ from contactcenter.sharedqueue import (
     SharedQueues,
     UnknownAgent,
 )
-from contactcenter.sharedqueue.ports import MoveTargetLoggedOut, RouteContext
+from contactcenter.sharedqueue.ports import MoveTargetLoggedOut, RouteContext, ServiceLevel
 from tests.adapters.test_shared_queues_contract import (
     ALICE,
     BOB,
@@ -358,3 +358,36 @@ async def test_ring_all_first_answer_wins_and_a_caller_who_leaves_frees_all(
     await queues.enqueue(call("c3", 9))
     moved = await queues.move(CallId("c3"), SUPPORT, {}, None, T0 + 9)
     assert moved is not None and moved.all_withdrawn == ()
+
+
+async def test_borrowing_while_the_lenders_service_level_is_met(queues: SharedQueues) -> None:
+    sl = ServiceLevel(threshold_s=10.0, target=0.5, window_s=600.0, short_abandon_s=5.0)
+    await queues.configure_queue(SALES, 0.0, borrow_from=[SUPPORT])
+    await queues.configure_queue(SUPPORT, 0.0, lends_to=[SALES], service_level=sl)
+    await ready_agent(queues, BOB, 1, support=0)  # serves support only
+    await queues.enqueue(call("s1", 2))
+    got = await queues.offers_for_call(CallId("s1"), T0 + 2)  # no outcome yet: lends
+    assert [(g.call_id, g.agent_id, g.queue_id) for g in got] == [("s1", BOB, SALES)]
+    await queues.answer(CallId("s1"), BOB, T0 + 3)  # a sales answer: support's SL unchanged
+    await queues.finish(BOB, T0 + 4, ready=True)
+    for i, wait in enumerate((30.0, 40.0)):  # two support calls answered late: SL 0 < 0.5
+        c = call(f"late{i}", 10 + i, queue=SUPPORT)
+        await queues.enqueue(c)
+        await queues.assign_for_call(c.call_id, T0 + 10 + i + wait)
+        await queues.answer(c.call_id, BOB, T0 + 10 + i + wait)
+        await queues.finish(BOB, T0 + 10 + i + wait, ready=True)
+    await queues.enqueue(call("s2", 60))
+    assert await queues.offers_for_call(CallId("s2"), T0 + 60) == []  # SL missed: no lending
+    assert await queues.offers_for_agent(BOB, T0 + 61) == []
+    c = call("fast", 62, queue=SUPPORT)  # answered at once: 1 of 3 met, still below
+    await queues.enqueue(c)
+    await queues.assign_for_call(c.call_id, T0 + 62)
+    await queues.answer(c.call_id, BOB, T0 + 62)
+    c = call("fast2", 63, queue=SUPPORT)  # 2 of 4 met: 0.5, the target: lends again
+    await queues.enqueue(c)
+    await queues.finish(BOB, T0 + 63, ready=True)
+    await queues.assign_for_call(c.call_id, T0 + 63)
+    await queues.answer(c.call_id, BOB, T0 + 63)
+    await queues.finish(BOB, T0 + 64, ready=True)
+    got = await queues.serve_borrowers(SUPPORT, T0 + 64)
+    assert [(g.call_id, g.agent_id) for g in got] == [("s2", BOB)]
