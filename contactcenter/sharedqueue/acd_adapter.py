@@ -9,7 +9,8 @@ operation, so it holds across nodes. Queries (`agent_view`, `position`, `estimat
 
 What it maps (acd_mapping.py):
 * Strategies, ring_all included (every READY agent of the lowest penalty rings; the first
-  answer wins, the others get WithdrawOffer "answered_elsewhere").
+  answer wins, the others get WithdrawOffer "answered_elsewhere"), and borrowing
+  (`borrow_from`, while the lender's service level, counted in the store, is met).
 * AgentLogin: the agent serves the queues whose skills they all have at levels acceptable at
   some widening step, with their `penalties` (0 by default); levels are those given
   (DEFAULT_SKILL_LEVEL otherwise). A call's requirement is its queue's skills at the queue's
@@ -30,7 +31,10 @@ What it maps (acd_mapping.py):
   (they are still routed at their current requirement).
 
 Differences from the in-process core:
-* `borrow_from` is refused at construction (ConfigError): service levels are not shared;
+* borrowing looks at a lender when something happens to the borrower's calls, to the
+  lender's agents, or to an answer in the lender (the core: at any input that touches either
+  queue), and gives a borrower's first call to the READY lender agent at hand when that
+  agent becomes ready;
 * decisions are made call by call or agent by agent (`offers_for_call` / `offers_for_agent`,
   and `assign_after_move` after a move that freed one agent) rather than by one global pass
   over every queue: when one input frees several agents (a "ring_all" call answered, moved
@@ -38,8 +42,9 @@ Differences from the in-process core:
   (a logout releasing directed calls) are routed in their agent's order;
 * the overflow on estimated wait (`overflow_when_ewt_exceeds_s`) reads the estimate and then
   moves the call in a second atomic step that applies only if the call still waits there;
-* the position of a directed call counts its agent's directed calls of every queue placed
-  before it;
+* "weighted_random": an agent given back their place after a re-login that added the queue
+  (no key of theirs there yet) is keyed with the mean draw (1) instead of a fresh one;
+* a node that stops takes its timers with it (see above): the core never loses a timer;
 * a request of an agent who is not logged in raises InvalidTransition, whether or not they
   ever were (the core raises UnknownAgent for one it never saw); `agent_view` raises
   UnknownAgent for any agent not logged in (the core shows a LOGGED_OUT agent it saw);

@@ -7,7 +7,8 @@ operation". All keys start with the deployment's prefix (setting `redis_prefix`)
 Keys (P = prefix; q queue, pf profile "skill=level,...", pen penalty, a agent, c call):
   P q:<q>                 hash  aging (w), strat, skills ("a,b"), n (calls waiting, directed
                                 ones included), rr_r / rr_p (round-robin pointer), wr
-                                (weighted-random clock), day (least_calls: the day scored)
+                                (weighted-random clock), day (least_calls: the day scored),
+                                lend / borrowers ("q,q"), slth, slt, slw, sab (SL rule)
   P q:<q>:pf              set   profiles seen in the queue ("" = no requirement)
   P q:<q>:pen             zset  penalties agents have in the queue (member = score = penalty)
   P q:<q>:ag              set   logged-in agents serving the queue
@@ -22,6 +23,7 @@ Keys (P = prefix; q queue, pf profile "skill=level,...", pen penalty, a agent, c
   P o:<c>                 zset  the agents a ring_all call rings at (score = offer order)
   P t:<a>                 zset  waiting calls directed to the agent, scored as in their queue
   P ans:<q>               zset  the queue's last answers (score = time; 200, 900 s at most)
+  P sl:<q> / slm:<q>      zset  a lending queue's outcomes / those met (score = time, SL window)
   P a:<a>                 hash  st (not_ready|ready|assigned|on_call|on_hold|busy|wrap_up),
                                 since, idle, iseq, reason, call, ronas, rk (when READY: the sets
                                 the agent is in, "q|pf|pen|q|pf|pen...")
@@ -30,7 +32,7 @@ Keys (P = prefix; q queue, pf profile "skill=level,...", pen penalty, a agent, c
   P c:<c>                 hash  st (waiting|assigned|answered), q, p, e, pf, tg, zk, m, sc, seq,
                                 ent (entered the queue), step (widening), agent, at, aseq
   P pos                   hash  agent -> login position (round robin; kept after logout)
-  P seq:call, seq:asg, seq:pos, seq:ans, seq:idle   counters
+  P seq:call, seq:asg, seq:pos, seq:ans, seq:idle, seq:sl   counters
 A script looks only at the heads of the sorted sets of the agent's queues and profiles (or of
 the call's queue, profile and penalties): never at all agents or all calls. The bounded
 exceptions: the first call with a new profile in a queue fills that profile's READY sets from
