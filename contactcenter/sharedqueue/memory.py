@@ -26,14 +26,14 @@ from contactcenter.sharedqueue.memory_index import (
     call_of,
     satisfies,
 )
-from contactcenter.sharedqueue.memory_lending import Lending
+from contactcenter.sharedqueue.memory_picks import Picks
+from contactcenter.sharedqueue.memory_reads import Reads
 from contactcenter.sharedqueue.ports import (
     DEFAULT_SERVICE_LEVEL,
     NO_CONTEXT,
     AgentLogin,
     AgentStateConflict,
     AgentStateName,
-    AgentStatus,
     Answered,
     Assignment,
     Moved,
@@ -43,10 +43,8 @@ from contactcenter.sharedqueue.ports import (
     Requeued,
     RouteContext,
     ServiceLevel,
-    WaitInfo,
     check_strategy,
     member_of,
-    parse_profile,
     profile_of,
     state_conflict,
     unknown_agent,
@@ -56,7 +54,7 @@ from contactcenter.sharedqueue.redis_scripts import MAX_ANSWERS, RR
 _HOLDING = ("assigned", "on_call", "on_hold", "busy")
 
 
-class MemorySharedQueues(Lending):
+class MemorySharedQueues(Picks, Reads):
     def __init__(self) -> None:
         self._agents: dict[AgentId, AgentRec] = {}
         self._calls: dict[CallId, CallRec] = {}
@@ -553,77 +551,6 @@ class MemorySharedQueues(Lending):
             call.profile, call.step = profile_of(skills), step
         return True
 
-    def _rank(self, member: str, score: float, w: float) -> tuple[float, float, int]:
-        """(-effective priority, e, seq): the same arithmetic as the Lua `rank_of`."""
-        es, ss, _ = member.split("|", 2)
-        eff = w * (self._now - score) if w > 0 else -score
-        return (-eff, float(es), int(ss))
-
-    def _best_call(self, a: AgentId) -> tuple[CallId, tuple[float, float, int], bool] | None:
-        direct = self._zset(("t", a)).first()
-        if direct is not None:
-            return call_of(direct[0]), (0.0, 0.0, 0), True
-        best: tuple[CallId, tuple[float, float, int], bool] | None = None
-        for q, pf, _ in self._agents[a].rk:
-            head = self._zset(("w", q, pf)).first()
-            if head is not None:
-                rank = self._rank(head[0], head[1], self._queue(q).aging)
-                if best is None or rank < best[1]:
-                    best = (call_of(head[0]), rank, False)
-        return best
-
-    def _best_agents(self, call_id: CallId, ctx: RouteContext) -> list[AgentId]:
-        call = self._calls.get(call_id)
-        if call is None or call.state != "waiting":
-            return []
-        if call.target is not None:
-            return [call.target] if self._is_ready(call.target) else []
-        queue = self._queue(call.queue)
-        if queue.strategy == "least_calls":
-            self._roll_day(call.queue, ctx.day)
-        for pen in queue.penalties:
-            zset = self._zsets.get(("r", call.queue, call.profile, str(pen)))
-            members = [] if zset is None else zset.members()
-            if members:
-                chosen = members if queue.strategy == "ring_all" else members[:1]
-                return [agent_of(m) for m in chosen]
-        return []
-
-    def _serve_call(self, call_id: CallId, ctx: RouteContext, out: list[Assignment]) -> None:
-        agents = self._best_agents(call_id, ctx)
-        if agents:
-            out += self._assign_group(agents, call_id, self._now)
-            return
-        call = self._calls.get(call_id)
-        if call is None or call.state != "waiting" or call.target is not None:
-            return
-        lent = self._lender_agent(call.queue)
-        head = self._head_call(call.queue)
-        if lent is not None and head is not None:
-            out.append(self._assign(lent[0], head[0], self._now, lent[1]))
-
-    def _offer_best(self, a: AgentId, x: CallId, directed: bool, out: list[Assignment]) -> None:
-        if not directed and self._queue(self._calls[x].queue).strategy == "ring_all":
-            self._serve_call(x, NO_CONTEXT, out)
-        else:
-            out.append(self._assign(a, x, self._now))
-
-    def _serve_agent(self, a: AgentId, out: list[Assignment]) -> None:
-        while self._is_ready(a):
-            best = self._best_call(a)
-            if best is None or not best[2]:
-                borrowed = self._borrowed_call(a)
-                if borrowed is not None and (best is None or borrowed[1] < best[1]):
-                    out.append(self._assign(a, borrowed[0], self._now, borrowed[2]))
-                    return
-            if best is None:
-                return
-            self._offer_best(a, best[0], best[2], out)
-
-    def _is_ready(self, a: AgentId) -> bool:
-        agent = self._agents.get(a)
-        return agent is not None and agent.state == "ready"
-
     async def assign_for_agent(self, agent_id: AgentId, now: float) -> Assignment | None:
         got = await self.offers_for_agent(agent_id, now)
         return next((g for g in got if g.agent_id == agent_id), None)
@@ -679,84 +606,6 @@ class MemorySharedQueues(Lending):
         self._serve_call(call_id, ctx, out)
         self._serve_agent(agent_id, out)
         return out
-
-    async def agent(self, agent_id: AgentId) -> AgentStatus | None:
-        agent = self._agents.get(agent_id)
-        if agent is None:
-            return None
-        return AgentStatus(
-            agent_id,
-            agent.state,
-            agent.since,
-            agent.reason,
-            agent.call,
-            dict(agent.skills),
-            dict(agent.queues),
-            agent.idle if agent.state == "ready" else None,
-        )
-
-    async def assignment(self, call_id: CallId) -> Assignment | None:
-        call = self._calls.get(call_id)
-        if call is None or call.state == "waiting" or call.agent is None:
-            return None
-        return Assignment(call_id, call.agent, call.queue, call.assigned_at, call.assign_seq)
-
-    async def call(self, call_id: CallId) -> QueueCall | None:
-        c = self._calls.get(call_id)
-        if c is None or c.state == "answered":
-            return None
-        skills = parse_profile(c.profile)
-        return QueueCall(
-            call_id, c.queue, c.priority, c.enqueued_at, skills, c.target, c.entered, c.step
-        )
-
-    async def wait_info(self, call_id: CallId, now: float, window_s: float) -> WaitInfo | None:
-        call = self._calls.get(call_id)
-        if call is None or call.state == "answered":
-            return None
-        ringing = call.state == "assigned"
-        queue = self._queue(call.queue)
-        if call.target is not None:
-            directed = self._zset(("t", call.target))
-            ahead = directed.members()[: directed.rank_of(call.member, call.score)]
-            pos = 1 + sum(1 for x in ahead if self._calls[call_of(x)].queue == call.queue)
-            agent = self._agents.get(call.target)
-            if agent is not None and agent.state == "assigned" and agent.call != call_id:
-                other = self._calls[agent.call] if agent.call is not None else None
-                if (
-                    other is not None
-                    and other.queue == call.queue
-                    and other.target == call.target
-                    and (other.score, other.member) < (call.score, call.member)
-                ):
-                    pos += 1
-        else:
-            keys = [("w", call.queue, pf) for pf in queue.profiles] + [("g", call.queue)]
-            pos = 1 + sum(self._zset(k).rank_of(call.member, call.score) for k in keys)
-        answers = queue.answers
-        while answers and answers[0] <= now - window_s:
-            answers.pop(0)
-        first, last = (answers[0], answers[-1]) if answers else (0.0, 0.0)
-        return WaitInfo(pos, ringing, call.queue, len(answers), first, last, len(queue.agents))
-
-    async def serving(self, queue_id: QueueId) -> int:
-        return len(self._queue(queue_id).agents)
-
-    async def waiting(self, queue_id: QueueId, now: float) -> list[CallId]:
-        queue = self._queue(queue_id)
-        calls: list[tuple[float, float, int, CallId]] = []
-        for pf in queue.profiles:
-            zset = self._zsets.get(("w", queue_id, pf))
-            for member in [] if zset is None else zset.members():
-                call_id = call_of(member)
-                call = self._calls[call_id]
-                eff = call.priority + queue.aging * (now - call.enqueued_at)
-                calls.append((-eff, call.enqueued_at, call.seq, call_id))
-        return [c[3] for c in sorted(calls)]
-
-    async def waiting_count(self, queue_id: QueueId) -> int:
-        queue = self._queues.get(queue_id)
-        return 0 if queue is None else queue.waiting
 
     async def close(self) -> None:
         return None
