@@ -45,10 +45,12 @@ Differences from the in-process core:
 * "weighted_random": an agent given back their place after a re-login that added the queue
   (no key of theirs there yet) is keyed with the mean draw (1) instead of a fresh one;
 * a node that stops takes its timers with it (see above): the core never loses a timer;
-* a request of an agent who is not logged in raises InvalidTransition, whether or not they
-  ever were (the core raises UnknownAgent for one it never saw); `agent_view` raises
+* a request of (or a MoveCall to) an agent who is not logged in raises InvalidTransition,
+  whether or not they ever were (the core raises UnknownAgent for one it never saw);
+  `agent_view` raises
   UnknownAgent for any agent not logged in (the core shows a LOGGED_OUT agent it saw);
-* a re-login that only changes the penalty of a queue the agent does not serve changes nothing.
+* a re-login that only changes the penalty of a queue the agent does not serve changes nothing;
+* a queue's strategy changed in the settings applies to agents as they next become ready.
 Errors of the store (Redis down) raise SharedQueueUnavailable from `submit`; nothing is changed
 by a failed operation, and the caller keeps its call (still on its channel) to submit again.
 """
