@@ -8,6 +8,9 @@ operation, so it holds across nodes. Queries (`agent_view`, `position`, `estimat
 `queue_status`) read the store (acd_queries.py).
 
 What it maps (acd_mapping.py):
+* Strategies, ring_all included (every READY agent of the lowest penalty rings; the first
+  answer wins, the others get WithdrawOffer "answered_elsewhere"), and borrowing
+  (`borrow_from`, while the lender's service level, counted in the store, is met).
 * AgentLogin: the agent serves the queues whose skills they all have at levels acceptable at
   some widening step, with their `penalties` (0 by default); levels are those given
   (DEFAULT_SKILL_LEVEL otherwise). A call's requirement is its queue's skills at the queue's
@@ -28,20 +31,26 @@ What it maps (acd_mapping.py):
   (they are still routed at their current requirement).
 
 Differences from the in-process core:
-* "ring_all" and `borrow_from` are refused at construction (ConfigError);
-* decisions are made call by call or agent by agent (`assign_for_call` / `assign_for_agent`)
-  rather than by one global pass: when one input frees an agent and queues a call at once
-  (MoveCall, RemoveCall, RONA), the moved call is routed first, then the freed agent; agents
-  whose idle times (or strategy keys) tie are ordered by agent id, not by the core's
-  sequence numbers;
+* borrowing looks at a lender when something happens to the borrower's calls, to the
+  lender's agents, or to an answer in the lender (the core: at any input that touches either
+  queue), and gives a borrower's first call to the READY lender agent at hand when that
+  agent becomes ready;
+* decisions are made call by call or agent by agent (`offers_for_call` / `offers_for_agent`,
+  and `assign_after_move` after a move that freed one agent) rather than by one global pass
+  over every queue: when one input frees several agents (a "ring_all" call answered, moved
+  or left) they take calls one after the other, and calls that one input makes ordinary
+  (a logout releasing directed calls) are routed in their agent's order;
 * the overflow on estimated wait (`overflow_when_ewt_exceeds_s`) reads the estimate and then
   moves the call in a second atomic step that applies only if the call still waits there;
-* the position of a directed call counts its agent's directed calls of every queue placed
-  before it;
-* a request of an agent who is not logged in raises InvalidTransition, whether or not they
-  ever were (the core raises UnknownAgent for one it never saw); `agent_view` raises
+* "weighted_random": an agent given back their place after a re-login that added the queue
+  (no key of theirs there yet) is keyed with the mean draw (1) instead of a fresh one;
+* a node that stops takes its timers with it (see above): the core never loses a timer;
+* a request of (or a MoveCall to) an agent who is not logged in raises InvalidTransition,
+  whether or not they ever were (the core raises UnknownAgent for one it never saw);
+  `agent_view` raises
   UnknownAgent for any agent not logged in (the core shows a LOGGED_OUT agent it saw);
-* a re-login that only changes the penalty of a queue the agent does not serve changes nothing.
+* a re-login that only changes the penalty of a queue the agent does not serve changes nothing;
+* a queue's strategy changed in the settings applies to agents as they next become ready.
 Errors of the store (Redis down) raise SharedQueueUnavailable from `submit`; nothing is changed
 by a failed operation, and the caller keeps its call (still on its channel) to submit again.
 """
@@ -80,6 +89,7 @@ RONA_REASON = "rona"
 WITHDRAWN_RONA = "rona"
 WITHDRAWN_CALLER_LEFT = "caller_left"
 WITHDRAWN_AGENT_LOGOUT = "agent_logout"
+WITHDRAWN_ANSWERED_ELSEWHERE = "answered_elsewhere"
 
 OfferHandler = Callable[[m.OfferCall], Awaitable[None]]
 WithdrawHandler = Callable[[m.WithdrawOffer], Awaitable[None]]
@@ -90,7 +100,7 @@ MovedHandler = Callable[[m.CallMoved], Awaitable[None]]
 
 
 def check_supported(queues: Mapping[QueueId, QueueConfig]) -> None:
-    """Raise ConfigError naming the queue and the setting shared routing cannot honour."""
+    """Raise UnknownQueue for an overflow or lending queue that is not configured."""
     mp.check_supported(queues)
 
 
@@ -136,7 +146,13 @@ class SharedAcdService(SharedAcdMoves):
         if not self._configured:
             for qid, q in self._queues.items():
                 await self.shared.configure_queue(
-                    qid, q.priority_aging_per_s, q.strategy, sorted(q.skills)
+                    qid,
+                    q.priority_aging_per_s,
+                    q.strategy,
+                    sorted(q.skills),
+                    borrow_from=q.borrow_from,
+                    lends_to=[b for b, c in self._queues.items() if qid in c.borrow_from],
+                    service_level=mp.service_level(q),
                 )
             self._configured = True
 
@@ -297,18 +313,16 @@ class SharedAcdService(SharedAcdMoves):
             m.CancelTimer(k)
             for k in mp.call_timers(self._queues[info.queue_id], call_id, info.step)
         ]
-        if await self.shared.remove_call(call_id):
+        if await self.shared.remove_call(call_id, now):
             return list(cancels)
-        agent_id = await self.shared.withdraw(call_id, now)
-        if agent_id is None:
+        agents = await self.shared.withdraw_all(call_id, now)
+        if not agents:
             return []  # gone, or answered (CallFinished frees the agent)
         out: list[m.Output] = [
             *cancels,
-            m.WithdrawOffer(call_id, agent_id, WITHDRAWN_CALLER_LEFT),
-            m.CancelTimer(offer_timer_key(call_id, agent_id)),
-            self._state(agent_id, AgentState.READY, now),
+            *self._withdrawn(call_id, tuple(agents), WITHDRAWN_CALLER_LEFT, now),
         ]
-        return out + await self._route_agent(agent_id, now)
+        return out + await self._route_agents(agents, now)
 
     async def _accept(self, call_id: CallId, agent_id: AgentId, now: float) -> list[m.Output]:
         got = await self.shared.answer(call_id, agent_id, now, self._ctx(now))
@@ -316,11 +330,17 @@ class SharedAcdService(SharedAcdMoves):
             raise OfferNotFound(f"call {call_id} is not offered to agent {agent_id}")
         queue = self._queues.get(got.queue_id)
         cancels = [] if queue is None else mp.call_timers(queue, call_id, got.step)
-        return [
+        out: list[m.Output] = [
             m.CancelTimer(offer_timer_key(call_id, agent_id)),
+            *self._withdrawn(call_id, got.others, WITHDRAWN_ANSWERED_ELSEWHERE, now),
             *(m.CancelTimer(k) for k in cancels),
             self._state(agent_id, AgentState.ON_CALL, now, call_id=call_id),
         ]
+        out += await self._route_agents(list(got.others), now)
+        if any(got.queue_id in q.borrow_from for q in self._queues.values()):
+            lent = await self.shared.serve_borrowers(got.queue_id, now, self._ctx(now))
+            out += [x for g in lent for x in self._offer(g, now)]
+        return out
 
     async def _hold(self, msg: m.AgentHold, now: float) -> list[m.Output]:
         try:

@@ -16,29 +16,27 @@ from acd.errors import InvalidPenalty, InvalidSkills, UnknownQueue
 from acd.model import DEFAULT_SKILL_LEVEL, MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, QueueConfig
 from acd.routing import band_of
 from acd.state import overflow_timer_key, widen_timer_key
-from contactcenter.errors import ConfigError
 from contactcenter.ids import CallId, QueueId
-from contactcenter.sharedqueue.ports import RouteContext
+from contactcenter.sharedqueue.ports import RouteContext, ServiceLevel
 
 
 def check_supported(queues: Mapping[QueueId, QueueConfig]) -> None:
-    """Raise ConfigError naming the queue and the setting shared routing cannot honour, and
-    UnknownQueue for an overflow or lending queue that is not configured (as the core)."""
+    """Raise UnknownQueue for an overflow or lending queue that is not configured (as the
+    core does). Every other setting is honoured."""
     for queue in queues.values():
         if queue.overflow_queue is not None and queue.overflow_queue not in queues:
             raise UnknownQueue(
                 f"queue {queue.id} overflows to unknown queue {queue.overflow_queue}"
             )
-        unsupported = []
-        if queue.strategy == "ring_all":
-            unsupported.append("strategy 'ring_all' (one agent per offer here)")
-        if queue.borrow_from:
-            unsupported.append("borrow_from (service levels are not shared)")
-        if unsupported:
-            raise ConfigError(
-                f"queue {queue.id}: not available with shared (Redis) routing: "
-                + ", ".join(unsupported)
-            )
+        for lender in queue.borrow_from:
+            if lender not in queues or lender == queue.id:
+                raise UnknownQueue(f"queue {queue.id} borrows from unknown queue {lender}")
+
+
+def service_level(queue: QueueConfig) -> ServiceLevel:
+    return ServiceLevel(
+        queue.sl_threshold_s, queue.sl_target, queue.sl_window_s, queue.short_abandon_s
+    )
 
 
 def needs(queue: QueueConfig, step: int) -> dict[str, int]:

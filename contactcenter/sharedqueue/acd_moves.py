@@ -76,7 +76,7 @@ class SharedAcdMoves(SharedAcdQueries):
         )
         if moved is None:
             return None
-        out = self._withdrawn(call_id, moved.withdrawn, WITHDRAWN_OVERFLOW, now)
+        out = self._withdrawn(call_id, moved.all_withdrawn, WITHDRAWN_OVERFLOW, now)
         cancels = mp.call_timers(queue, call_id, moved.old_step)
         if timer:  # the overflow timer itself has fired
             cancels = [k for k in cancels if not k.startswith("overflow:")]
@@ -103,10 +103,12 @@ class SharedAcdMoves(SharedAcdQueries):
         routed: list[m.Output] = []
         if target is not None:
             routed += await self._route_agent(target, now)
-        for o in out:
-            if isinstance(o, m.WithdrawOffer) and o.agent_id != target:
-                got = await self.shared.assign_after_move(call_id, o.agent_id, now, self._ctx(now))
-                return routed + [x for g in got for x in self._offer(g, now)]
+        freed = [o.agent_id for o in out if isinstance(o, m.WithdrawOffer) and o.agent_id != target]
+        if len(freed) == 1:
+            got = await self.shared.assign_after_move(call_id, freed[0], now, self._ctx(now))
+            return routed + [x for g in got for x in self._offer(g, now)]
+        for agent_id in freed:  # a "ring_all" call rang at several: agent by agent
+            routed += await self._route_agent(agent_id, now)
         return routed + await self._route_call(call_id, now)
 
     async def _overflow_on_ewt(
@@ -153,7 +155,7 @@ class SharedAcdMoves(SharedAcdQueries):
             ) from exc
         if moved is None:
             raise CallNotWaiting(f"call {msg.call_id} is not waiting in a queue")
-        out = self._withdrawn(msg.call_id, moved.withdrawn, WITHDRAWN_MOVED, now)
+        out = self._withdrawn(msg.call_id, moved.all_withdrawn, WITHDRAWN_MOVED, now)
         old = moved.from_queue
         if new != old:
             old_q = self._queues[old]
@@ -169,25 +171,33 @@ class SharedAcdMoves(SharedAcdQueries):
         return out + routed
 
     def _withdrawn(
-        self, call_id: CallId, agent_id: AgentId | None, reason: str, now: float
+        self, call_id: CallId, agents: tuple[AgentId, ...], reason: str, now: float
     ) -> list[m.Output]:
-        if agent_id is None:
-            return []
-        return [
-            m.WithdrawOffer(call_id, agent_id, reason),
-            m.CancelTimer(offer_timer_key(call_id, agent_id)),
-            self._state(agent_id, AgentState.READY, now),
-        ]
+        """The core's outputs for offers taken back: each agent READY again."""
+        out: list[m.Output] = []
+        for agent_id in agents:
+            out += [
+                m.WithdrawOffer(call_id, agent_id, reason),
+                m.CancelTimer(offer_timer_key(call_id, agent_id)),
+                self._state(agent_id, AgentState.READY, now),
+            ]
+        return out
 
     # --- routing ---------------------------------------------------------------------------
 
     async def _route_agent(self, agent_id: AgentId, now: float) -> list[m.Output]:
-        got = await self.shared.assign_for_agent(agent_id, now)
-        return [] if got is None else self._offer(got, now)
+        got = await self.shared.offers_for_agent(agent_id, now, self._ctx(now))
+        return [x for g in got for x in self._offer(g, now)]
+
+    async def _route_agents(self, agent_ids: list[AgentId], now: float) -> list[m.Output]:
+        out: list[m.Output] = []
+        for agent_id in agent_ids:
+            out += await self._route_agent(agent_id, now)
+        return out
 
     async def _route_call(self, call_id: CallId, now: float) -> list[m.Output]:
-        got = await self.shared.assign_for_call(call_id, now, self._ctx(now))
-        return [] if got is None else self._offer(got, now)
+        got = await self.shared.offers_for_call(call_id, now, self._ctx(now))
+        return [x for g in got for x in self._offer(g, now)]
 
     async def _route_calls(self, call_ids: list[CallId], now: float) -> list[m.Output]:
         out: list[m.Output] = []

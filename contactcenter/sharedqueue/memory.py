@@ -10,6 +10,7 @@ runs without awaiting, so on one event loop every method is atomic.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Collection, Mapping
 
@@ -25,12 +26,14 @@ from contactcenter.sharedqueue.memory_index import (
     call_of,
     satisfies,
 )
+from contactcenter.sharedqueue.memory_picks import Picks
+from contactcenter.sharedqueue.memory_reads import Reads
 from contactcenter.sharedqueue.ports import (
+    DEFAULT_SERVICE_LEVEL,
     NO_CONTEXT,
     AgentLogin,
     AgentStateConflict,
     AgentStateName,
-    AgentStatus,
     Answered,
     Assignment,
     Moved,
@@ -39,10 +42,9 @@ from contactcenter.sharedqueue.ports import (
     QueueNotEmpty,
     Requeued,
     RouteContext,
-    WaitInfo,
+    ServiceLevel,
     check_strategy,
     member_of,
-    parse_profile,
     profile_of,
     state_conflict,
     unknown_agent,
@@ -52,7 +54,7 @@ from contactcenter.sharedqueue.redis_scripts import MAX_ANSWERS, RR
 _HOLDING = ("assigned", "on_call", "on_hold", "busy")
 
 
-class MemorySharedQueues:
+class MemorySharedQueues(Picks, Reads):
     def __init__(self) -> None:
         self._agents: dict[AgentId, AgentRec] = {}
         self._calls: dict[CallId, CallRec] = {}
@@ -62,6 +64,8 @@ class MemorySharedQueues:
         self._call_seq = 0
         self._assign_seq = 0
         self._now = 0.0  # the time of the decision being made (effective priorities)
+        self._idle_seq = 0
+        self._outcome_seq = itertools.count(1)
 
     # --- helpers (the same steps as the Lua library in redis_scripts.py) ------------------
 
@@ -110,7 +114,7 @@ class MemorySharedQueues:
         return agent.idle
 
     def _index(self, a: AgentId, agent: AgentRec, keep: bool, ctx: RouteContext) -> None:
-        member = f"{agent.idle:020.6f}|{a}"
+        member = f"{agent.idle:020.6f}|{agent.iseq:012d}|{a}"
         agent.rk = []
         for q, pen in agent.queues.items():
             score = agent.ks.get(q) if keep else None
@@ -123,7 +127,7 @@ class MemorySharedQueues:
                     agent.rk.append((q, pf, pen))
 
     def _unindex(self, a: AgentId, agent: AgentRec) -> None:
-        member = f"{agent.idle:020.6f}|{a}"
+        member = f"{agent.idle:020.6f}|{agent.iseq:012d}|{a}"
         for q, pf, pen in agent.rk:
             self._zset(("r", q, pf, str(pen))).remove(member)
         agent.rk = []
@@ -156,7 +160,9 @@ class MemorySharedQueues:
         self._zset(call.zkey).remove(call.member)
         self._queue(call.queue).waiting -= 1
 
-    def _assign(self, a: AgentId, call_id: CallId, now: float) -> Assignment:
+    def _assign(
+        self, a: AgentId, call_id: CallId, now: float, lq: QueueId | None = None
+    ) -> Assignment:
         call = self._calls[call_id]
         self._unplace(call)
         self._assign_seq += 1
@@ -165,8 +171,9 @@ class MemorySharedQueues:
         agent = self._agents[a]
         if call.target is None:
             self._zset(("g", call.queue)).add(call.member, call.score)
-            queue = self._queue(call.queue)
-            s = agent.ks.get(call.queue)
+            pq = call.queue if lq is None else lq  # a borrowed agent: the lender's order moves
+            queue = self._queue(pq)
+            s = agent.ks.get(pq)
             if s is not None and queue.strategy == "round_robin":
                 rnd = math.floor(s / RR)
                 queue.rr = (rnd, int(s - rnd * RR))
@@ -204,11 +211,33 @@ class MemorySharedQueues:
             raise unknown_agent(agent_id, op)
         return agent
 
-    def _ringing(self, call_id: CallId) -> tuple[CallRec, AgentId] | None:
+    def _ringing(self, call_id: CallId) -> tuple[CallRec, list[AgentId]] | None:
+        """The call and the agents it rings at (offer order), if it rings."""
         call = self._calls.get(call_id)
         if call is None or call.state != "assigned" or call.agent is None:
             return None  # waiting, answered or gone
-        return call, call.agent
+        return call, list(call.group) if call.group else [call.agent]
+
+    def _set_idle(self, agent: AgentRec, now: float) -> None:
+        self._idle_seq += 1
+        agent.idle, agent.iseq = now, self._idle_seq
+
+    def _give_back(self, a: AgentId, now: float) -> None:
+        agent = self._agents[a]
+        agent.call, agent.reason, agent.state, agent.since = None, None, "ready", now
+        self._index(a, agent, True, NO_CONTEXT)
+
+    def _assign_group(self, agents: list[AgentId], call_id: CallId, now: float) -> list[Assignment]:
+        first = self._assign(agents[0], call_id, now)
+        out = [first]
+        if len(agents) > 1:
+            self._calls[call_id].group = list(agents)
+            for a in agents[1:]:
+                agent = self._agents[a]
+                self._unindex(a, agent)
+                agent.state, agent.since, agent.call, agent.reason = "assigned", now, call_id, None
+                out.append(Assignment(call_id, a, first.queue_id, now, first.seq))
+        return out
 
     # --- the port ----------------------------------------------------------------------------
 
@@ -218,6 +247,10 @@ class MemorySharedQueues:
         aging_per_s: float,
         strategy: str = "longest_idle",
         skills: Collection[str] = (),
+        *,
+        borrow_from: Collection[QueueId] = (),
+        lends_to: Collection[QueueId] = (),
+        service_level: ServiceLevel = DEFAULT_SERVICE_LEVEL,
     ) -> None:
         check_strategy(queue_id, strategy)
         if not (aging_per_s >= 0):
@@ -229,6 +262,7 @@ class MemorySharedQueues:
             )
         queue.aging, queue.strategy = float(aging_per_s), strategy
         queue.skills = tuple(sorted(skills))
+        queue.lend, queue.borrowers, queue.sl = tuple(borrow_from), tuple(lends_to), service_level
 
     async def enqueue(self, call: QueueCall) -> bool:
         if call.call_id in self._calls:
@@ -254,10 +288,13 @@ class MemorySharedQueues:
         self._place(record)
         return True
 
-    async def remove_call(self, call_id: CallId) -> bool:
+    async def remove_call(self, call_id: CallId, now: float | None = None) -> bool:
         call = self._calls.get(call_id)
         if call is None or call.state != "waiting":
             return False
+        if now is not None:
+            self._now = now
+            self._abandoned(call)
         self._unplace(call)
         del self._calls[call_id]
         return True
@@ -307,13 +344,8 @@ class MemorySharedQueues:
         self._check_free(agent_id, agent, "ready")
         if agent.state == "ready":
             return
-        agent.state, agent.since, agent.idle, agent.reason, agent.call = (
-            "ready",
-            now,
-            now,
-            None,
-            None,
-        )
+        agent.state, agent.since, agent.reason, agent.call = "ready", now, None, None
+        self._set_idle(agent, now)
         self._index(agent_id, agent, False, ctx)
 
     async def not_ready(self, agent_id: AgentId, now: float, reason: str | None = None) -> None:
@@ -339,11 +371,18 @@ class MemorySharedQueues:
         if agent.state not in _HOLDING:
             raise state_conflict(agent_id, agent.state, "finish")
         call_id = agent.call
-        if call_id is not None:
-            del self._calls[call_id]
+        call = None if call_id is None else self._calls.get(call_id)
+        if call_id is not None and call is not None:
+            if call.state == "assigned" and len(call.group) > 1:
+                call.group.remove(agent_id)  # a ring_all call rings on at the others
+                call.agent = call.group[0]
+            else:
+                self._zset(("g", call.queue)).remove(call.member)
+                del self._calls[call_id]
         agent.reason, agent.since = None, now
         if ready:
-            agent.state, agent.idle, agent.call = "ready", now, None
+            agent.state, agent.call = "ready", None
+            self._set_idle(agent, now)
             self._index(agent_id, agent, False, ctx)
         else:
             agent.state = "wrap_up"
@@ -359,11 +398,23 @@ class MemorySharedQueues:
         rona_limit: int | None = None,
     ) -> Requeued | None:
         found = self._ringing(call_id)
-        if found is None or (agent_id is not None and found[1] != agent_id):
+        if found is None:
             return None
-        call, a = found
-        self._unassign(call, a)
-        self._place(call)
+        call, agents = found
+        a = agent_id if agent_id is not None else call.agent
+        if a is None or a not in agents:
+            return None
+        if call.group:
+            call.group.remove(a)
+            self._agents[a].call = None
+            if call.group:
+                call.agent = call.group[0]
+            else:
+                self._unassign(call, a)
+                self._place(call)
+        else:
+            self._unassign(call, a)
+            self._place(call)
         agent = self._agents[a]
         if rona_limit is not None:
             agent.ronas += 1
@@ -381,6 +432,10 @@ class MemorySharedQueues:
         agent.state, agent.since, agent.ronas = "on_call", now, 0
         call = self._calls[call_id]
         call.state = "answered"
+        self._now = now
+        self._record_outcome(
+            call.queue, now - call.enqueued_at <= self._queue(call.queue).sl.threshold_s
+        )
         self._zset(("g", call.queue)).remove(call.member)
         if agent.nc_day != ctx.day:
             agent.nc_day, agent.nc = ctx.day, {}
@@ -390,7 +445,11 @@ class MemorySharedQueues:
         del answers[: max(0, len(answers) - MAX_ANSWERS)]
         while answers and answers[0] <= now - EWT_WINDOW_S:
             answers.pop(0)
-        return Answered(call.queue, call.step, call.enqueued_at)
+        others = tuple(o for o in call.group if o != agent_id)
+        for other in others:  # ring_all: the others stop ringing
+            self._give_back(other, now)
+        call.group, call.agent = [], agent_id
+        return Answered(call.queue, call.step, call.enqueued_at, others)
 
     async def hold(self, agent_id: AgentId, call_id: CallId, on_hold: bool, now: float) -> bool:
         agent = self._agents.get(agent_id)
@@ -404,16 +463,21 @@ class MemorySharedQueues:
         return True
 
     async def withdraw(self, call_id: CallId, now: float) -> AgentId | None:
+        agents = await self.withdraw_all(call_id, now)
+        return agents[0] if agents else None
+
+    async def withdraw_all(self, call_id: CallId, now: float) -> list[AgentId]:
         found = self._ringing(call_id)
         if found is None:
-            return None
-        call, a = found
+            return []
+        call, agents = found
+        self._now = now
+        self._abandoned(call)
         self._zset(("g", call.queue)).remove(call.member)
         del self._calls[call_id]
-        agent = self._agents[a]
-        agent.call, agent.reason, agent.state, agent.since = None, None, "ready", now
-        self._index(a, agent, True, NO_CONTEXT)
-        return a
+        for a in agents:
+            self._give_back(a, now)
+        return agents
 
     async def move(
         self,
@@ -436,18 +500,21 @@ class MemorySharedQueues:
             return None
         if target is not None and target not in self._agents:
             raise MoveTargetLoggedOut(f"cannot move call {call_id} to agent {target}: logged out")
-        withdrawn = None
+        withdrawn: list[AgentId] = []
         if call.state == "assigned":
             found = self._ringing(call_id)
             if found is None:
                 return None
             withdrawn = found[1]
-            self._unassign(call, withdrawn)
-            agent = self._agents[withdrawn]
-            agent.reason, agent.state, agent.since = None, "ready", now
+            call.group = []
+            for a in withdrawn:
+                self._unassign(call, a)
+                agent = self._agents[a]
+                agent.reason, agent.state, agent.since = None, "ready", now
         else:
             self._unplace(call)
-        moved = Moved(call.queue, withdrawn, call.step, call.entered)
+        first = withdrawn[0] if withdrawn else None
+        moved = Moved(call.queue, first, call.step, call.entered, tuple(withdrawn[1:]))
         call.target = target
         if to_queue != call.queue:
             w = self._queue(to_queue).aging
@@ -459,8 +526,8 @@ class MemorySharedQueues:
                 now,
             )
         self._place(call)
-        if withdrawn is not None:
-            self._index(withdrawn, self._agents[withdrawn], True, NO_CONTEXT)
+        for a in withdrawn:
+            self._index(a, self._agents[a], True, NO_CONTEXT)
         return moved
 
     async def reprofile(
@@ -484,64 +551,48 @@ class MemorySharedQueues:
             call.profile, call.step = profile_of(skills), step
         return True
 
-    def _rank(self, member: str, score: float, w: float) -> tuple[float, float, int]:
-        """(-effective priority, e, seq): the same arithmetic as the Lua `rank_of`."""
-        es, ss, _ = member.split("|", 2)
-        eff = w * (self._now - score) if w > 0 else -score
-        return (-eff, float(es), int(ss))
-
-    def _best_call(self, a: AgentId) -> tuple[CallId, tuple[float, float, int], bool] | None:
-        direct = self._zset(("t", a)).first()
-        if direct is not None:
-            return call_of(direct[0]), (0.0, 0.0, 0), True
-        best: tuple[CallId, tuple[float, float, int], bool] | None = None
-        for q, pf, _ in self._agents[a].rk:
-            head = self._zset(("w", q, pf)).first()
-            if head is not None:
-                rank = self._rank(head[0], head[1], self._queue(q).aging)
-                if best is None or rank < best[1]:
-                    best = (call_of(head[0]), rank, False)
-        return best
-
-    def _best_agent(self, call_id: CallId, ctx: RouteContext) -> AgentId | None:
-        call = self._calls.get(call_id)
-        if call is None or call.state != "waiting":
-            return None
-        if call.target is not None:
-            target = self._agents.get(call.target)
-            return call.target if target is not None and target.state == "ready" else None
-        queue = self._queue(call.queue)
-        if queue.strategy == "least_calls":
-            self._roll_day(call.queue, ctx.day)
-        for pen in queue.penalties:
-            zset = self._zsets.get(("r", call.queue, call.profile, str(pen)))
-            head = None if zset is None else zset.first()
-            if head is not None:
-                return agent_of(head[0])
-        return None
-
-    def _is_ready(self, a: AgentId) -> bool:
-        agent = self._agents.get(a)
-        return agent is not None and agent.state == "ready"
-
     async def assign_for_agent(self, agent_id: AgentId, now: float) -> Assignment | None:
-        self._now = now
-        if not self._is_ready(agent_id):
-            return None
-        best = self._best_call(agent_id)
-        return None if best is None else self._assign(agent_id, best[0], now)
+        got = await self.offers_for_agent(agent_id, now)
+        return next((g for g in got if g.agent_id == agent_id), None)
 
     async def assign_for_call(
         self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
     ) -> Assignment | None:
-        agent_id = self._best_agent(call_id, ctx)
-        return None if agent_id is None else self._assign(agent_id, call_id, now)
+        got = await self.offers_for_call(call_id, now, ctx)
+        return got[0] if got else None
+
+    async def offers_for_agent(
+        self, agent_id: AgentId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        self._now = now
+        out: list[Assignment] = []
+        self._serve_agent(agent_id, out)
+        return out
+
+    async def offers_for_call(
+        self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        self._now = now
+        out: list[Assignment] = []
+        self._serve_call(call_id, ctx, out)
+        return out
+
+    async def serve_borrowers(
+        self, queue_id: QueueId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        self._now = now
+        out: list[Assignment] = []
+        for b in self._queue(queue_id).borrowers:
+            head = self._head_call(b)
+            if head is not None:
+                self._serve_call(head[0], ctx, out)
+        return out
 
     async def assign_after_move(
         self, call_id: CallId, agent_id: AgentId, now: float, ctx: RouteContext = NO_CONTEXT
     ) -> list[Assignment]:
         self._now = now
-        out = []
+        out: list[Assignment] = []
         if self._is_ready(agent_id):
             best = self._best_call(agent_id)
             call = self._calls.get(call_id)
@@ -551,93 +602,10 @@ class MemorySharedQueues:
                     if not best[1] < mine:
                         best = None  # the moved call ranks first
                 if best is not None:
-                    out.append(self._assign(agent_id, best[0], now))
-        other = self._best_agent(call_id, ctx)
-        if other is not None:
-            out.append(self._assign(other, call_id, now))
-        if self._is_ready(agent_id):
-            best = self._best_call(agent_id)
-            if best is not None:
-                out.append(self._assign(agent_id, best[0], now))
+                    self._offer_best(agent_id, best[0], best[2], out)
+        self._serve_call(call_id, ctx, out)
+        self._serve_agent(agent_id, out)
         return out
-
-    async def agent(self, agent_id: AgentId) -> AgentStatus | None:
-        agent = self._agents.get(agent_id)
-        if agent is None:
-            return None
-        return AgentStatus(
-            agent_id,
-            agent.state,
-            agent.since,
-            agent.reason,
-            agent.call,
-            dict(agent.skills),
-            dict(agent.queues),
-            agent.idle if agent.state == "ready" else None,
-        )
-
-    async def assignment(self, call_id: CallId) -> Assignment | None:
-        call = self._calls.get(call_id)
-        if call is None or call.state == "waiting" or call.agent is None:
-            return None
-        return Assignment(call_id, call.agent, call.queue, call.assigned_at, call.assign_seq)
-
-    async def call(self, call_id: CallId) -> QueueCall | None:
-        c = self._calls.get(call_id)
-        if c is None or c.state == "answered":
-            return None
-        skills = parse_profile(c.profile)
-        return QueueCall(
-            call_id, c.queue, c.priority, c.enqueued_at, skills, c.target, c.entered, c.step
-        )
-
-    async def wait_info(self, call_id: CallId, now: float, window_s: float) -> WaitInfo | None:
-        call = self._calls.get(call_id)
-        if call is None or call.state == "answered":
-            return None
-        ringing = call.state == "assigned"
-        queue = self._queue(call.queue)
-        if call.target is not None:
-            directed = self._zset(("t", call.target))
-            ahead = directed.members()[: directed.rank_of(call.member, call.score)]
-            pos = 1 + sum(1 for x in ahead if self._calls[call_of(x)].queue == call.queue)
-            agent = self._agents.get(call.target)
-            if agent is not None and agent.state == "assigned" and agent.call != call_id:
-                other = self._calls[agent.call] if agent.call is not None else None
-                if (
-                    other is not None
-                    and other.queue == call.queue
-                    and other.target == call.target
-                    and (other.score, other.member) < (call.score, call.member)
-                ):
-                    pos += 1
-        else:
-            keys = [("w", call.queue, pf) for pf in queue.profiles] + [("g", call.queue)]
-            pos = 1 + sum(self._zset(k).rank_of(call.member, call.score) for k in keys)
-        answers = queue.answers
-        while answers and answers[0] <= now - window_s:
-            answers.pop(0)
-        first, last = (answers[0], answers[-1]) if answers else (0.0, 0.0)
-        return WaitInfo(pos, ringing, call.queue, len(answers), first, last, len(queue.agents))
-
-    async def serving(self, queue_id: QueueId) -> int:
-        return len(self._queue(queue_id).agents)
-
-    async def waiting(self, queue_id: QueueId, now: float) -> list[CallId]:
-        queue = self._queue(queue_id)
-        calls: list[tuple[float, float, int, CallId]] = []
-        for pf in queue.profiles:
-            zset = self._zsets.get(("w", queue_id, pf))
-            for member in [] if zset is None else zset.members():
-                call_id = call_of(member)
-                call = self._calls[call_id]
-                eff = call.priority + queue.aging * (now - call.enqueued_at)
-                calls.append((-eff, call.enqueued_at, call.seq, call_id))
-        return [c[3] for c in sorted(calls)]
-
-    async def waiting_count(self, queue_id: QueueId) -> int:
-        queue = self._queues.get(queue_id)
-        return 0 if queue is None else queue.waiting
 
     async def close(self) -> None:
         return None

@@ -7,7 +7,11 @@ import bisect
 from dataclasses import dataclass, field
 
 from contactcenter.ids import AgentId, CallId, QueueId
-from contactcenter.sharedqueue.ports import AgentStateName
+from contactcenter.sharedqueue.ports import (
+    DEFAULT_SERVICE_LEVEL,
+    AgentStateName,
+    ServiceLevel,
+)
 
 ZKey = tuple[str, ...]
 
@@ -56,6 +60,7 @@ class AgentRec:
     state: AgentStateName
     since: float
     idle: float = 0.0
+    iseq: int = 0  # order of becoming ready (ties of idle times)
     reason: str | None = None
     call: CallId | None = None
     rk: list[tuple[QueueId, str, int]] = field(default_factory=list)
@@ -82,6 +87,7 @@ class CallRec:
     agent: AgentId | None = None
     assigned_at: float = 0.0
     assign_seq: int = 0
+    group: list[AgentId] = field(default_factory=list)  # "ring_all": every agent it rings at
 
 
 @dataclass(slots=True)
@@ -97,6 +103,10 @@ class QueueRec:
     wr: float = 0.0
     day: float | None = None
     answers: list[float] = field(default_factory=list)  # times, oldest first
+    lend: tuple[QueueId, ...] = ()  # the queues this one borrows from
+    borrowers: tuple[QueueId, ...] = ()  # the queues that borrow from this one
+    sl: ServiceLevel = DEFAULT_SERVICE_LEVEL
+    outcomes: list[tuple[float, int, bool]] = field(default_factory=list)  # (at, n, met)
 
 
 def satisfies(skills: dict[str, int], profile: str) -> bool:
@@ -110,7 +120,7 @@ def satisfies(skills: dict[str, int], profile: str) -> bool:
 
 
 def agent_of(member: str) -> AgentId:
-    return AgentId(member.split("|", 1)[1])
+    return AgentId(member.split("|", 2)[2])
 
 
 def call_of(member: str) -> CallId:

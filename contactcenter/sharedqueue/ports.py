@@ -170,6 +170,21 @@ NO_CONTEXT = RouteContext()
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceLevel:
+    """A lending queue's service level rule (acd.model.QueueConfig sl_*): answered within
+    `threshold_s` / (answered + abandoned after `short_abandon_s`), over `window_s`, must be at
+    least `target` for the queue to lend agents (no outcome yet: it lends)."""
+
+    threshold_s: float = 20.0
+    target: float = 0.8
+    window_s: float = 1800.0
+    short_abandon_s: float = 5.0
+
+
+DEFAULT_SERVICE_LEVEL = ServiceLevel()
+
+
+@dataclass(frozen=True, slots=True)
 class Requeued:
     """`requeue` / `rona`: the agent the call was taken from, whether the RONA limit logged
     them out, and the calls directed to them that became ordinary calls (logged out)."""
@@ -181,9 +196,13 @@ class Requeued:
 
 @dataclass(frozen=True, slots=True)
 class Answered:
+    """`answer`: the call's queue, widening step and enqueue time, and (a "ring_all" call)
+    the other agents it rang at, in offer order, READY again at their old place."""
+
     queue_id: QueueId
     step: int
     enqueued_at: float
+    others: tuple[AgentId, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +214,11 @@ class Moved:
     withdrawn: AgentId | None
     old_step: int
     old_entered_at: float
+    also_withdrawn: tuple[AgentId, ...] = ()  # a "ring_all" call's other agents
+
+    @property
+    def all_withdrawn(self) -> tuple[AgentId, ...]:
+        return () if self.withdrawn is None else (self.withdrawn, *self.also_withdrawn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,12 +250,18 @@ class SharedQueues(Protocol):
         aging_per_s: float,
         strategy: str = "longest_idle",
         skills: Collection[str] = (),
+        *,
+        borrow_from: Collection[QueueId] = (),
+        lends_to: Collection[QueueId] = (),
+        service_level: ServiceLevel = DEFAULT_SERVICE_LEVEL,
     ) -> None:
         """Set the queue's priority aging weight w (>= 0; default 0), its strategy (how READY
-        agents of one penalty are ordered, acd/routing.py; "ring_all" is not supported) and
-        its skills (whose levels "most_skilled" and "weighted_random" add up, 5 if unknown).
-        Another weight raises QueueNotEmpty while calls wait in the queue (their order was
-        fixed with the old one); the same weight again always succeeds."""
+        agents of one penalty are ordered, acd/routing.py; "ring_all" offers to all), its
+        skills (whose levels "most_skilled" and "weighted_random" add up, 5 if unknown), the
+        queues it borrows agents from and lends agents to, and its service level rule (a
+        lender's: answers and abandons are counted for it). Another weight raises QueueNotEmpty
+        while calls wait in the queue (their order was fixed with the old one); the same
+        weight again always succeeds."""
         ...
 
     async def enqueue(self, call: QueueCall) -> bool:
@@ -240,8 +270,10 @@ class SharedQueues(Protocol):
         not logged in is an ordinary call."""
         ...
 
-    async def remove_call(self, call_id: CallId) -> bool:
-        """Take a waiting call out (the caller hung up). False if it was not waiting."""
+    async def remove_call(self, call_id: CallId, now: float | None = None) -> bool:
+        """Take a waiting call out (the caller hung up). False if it was not waiting. With
+        `now`, an abandon after the short-abandon time counts against a lender's service
+        level (as `withdraw` always does)."""
         ...
 
     async def login(self, agent: AgentLogin, now: float, ctx: RouteContext = NO_CONTEXT) -> bool:
@@ -315,6 +347,10 @@ class SharedQueues(Protocol):
         call was not assigned and unanswered (a waiting call leaves with `remove_call`)."""
         ...
 
+    async def withdraw_all(self, call_id: CallId, now: float) -> list[AgentId]:
+        """As `withdraw`, for every agent the call rings at ("ring_all"), in offer order."""
+        ...
+
     async def move(
         self,
         call_id: CallId,
@@ -356,6 +392,28 @@ class SharedQueues(Protocol):
         self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
     ) -> Assignment | None:
         """The waiting call goes to the best ready agent for it, if any."""
+        ...
+
+    async def offers_for_agent(
+        self, agent_id: AgentId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        """As `assign_for_agent`, and every assignment it made: a "ring_all" call goes to
+        every READY agent of the lowest penalty who may take it (if the agent is not among
+        them, the agent tries the next call)."""
+        ...
+
+    async def offers_for_call(
+        self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        """As `assign_for_call`; a "ring_all" call goes to every READY agent of the lowest
+        penalty who may take it (the first answer wins: `answer`), in the queue's order."""
+        ...
+
+    async def serve_borrowers(
+        self, queue_id: QueueId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        """After an answer in a lending queue (its service level may now be met): the first
+        call of each queue that borrows from it is offered as `offers_for_call` does."""
         ...
 
     async def assign_after_move(
@@ -446,7 +504,7 @@ def parse_profile(profile: str) -> dict[str, int]:
 
 
 SUPPORTED_STRATEGIES = (
-    "longest_idle", "least_calls", "most_skilled", "round_robin", "weighted_random"
+    "longest_idle", "least_calls", "most_skilled", "round_robin", "weighted_random", "ring_all"
 )  # fmt: skip
 
 

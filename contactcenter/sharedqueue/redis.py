@@ -7,7 +7,8 @@ operation". All keys start with the deployment's prefix (setting `redis_prefix`)
 Keys (P = prefix; q queue, pf profile "skill=level,...", pen penalty, a agent, c call):
   P q:<q>                 hash  aging (w), strat, skills ("a,b"), n (calls waiting, directed
                                 ones included), rr_r / rr_p (round-robin pointer), wr
-                                (weighted-random clock), day (least_calls: the day scored)
+                                (weighted-random clock), day (least_calls: the day scored),
+                                lend / borrowers ("q,q"), slth, slt, slw, sab (SL rule)
   P q:<q>:pf              set   profiles seen in the queue ("" = no requirement)
   P q:<q>:pen             zset  penalties agents have in the queue (member = score = penalty)
   P q:<q>:ag              set   logged-in agents serving the queue
@@ -17,19 +18,21 @@ Keys (P = prefix; q queue, pf profile "skill=level,...", pen penalty, a agent, c
   P r:<q>:<pf>:<pen>      zset  READY agents of the queue with that penalty who meet the profile;
                                 score = the strategy's key (redis_lua.py agent_score: ready
                                 since, calls today, -total level, round * 2^20 + position,
-                                clock + draw / weight), member "<ready since %020.6f>|<agent>"
-                                (ties: longest idle, then agent id)
+                                clock + draw / weight), member "<ready since %020.6f>|<ready
+                                order %012d>|<agent>" (ties: longest idle, first ready)
+  P o:<c>                 zset  the agents a ring_all call rings at (score = offer order)
   P t:<a>                 zset  waiting calls directed to the agent, scored as in their queue
   P ans:<q>               zset  the queue's last answers (score = time; 200, 900 s at most)
+  P sl:<q> / slm:<q>      zset  a lending queue's outcomes / those met (score = time, SL window)
   P a:<a>                 hash  st (not_ready|ready|assigned|on_call|on_hold|busy|wrap_up),
-                                since, idle, reason, call, ronas, rk (when READY: the READY sets
+                                since, idle, iseq, reason, call, ronas, rk (when READY: the sets
                                 the agent is in, "q|pf|pen|q|pf|pen...")
   P a:<a>:sk / :qs / :ks  hash  skill -> level / queue -> penalty / queue -> last score
   P a:<a>:nc              hash  queue -> calls answered on day `_d` (least_calls)
   P c:<c>                 hash  st (waiting|assigned|answered), q, p, e, pf, tg, zk, m, sc, seq,
                                 ent (entered the queue), step (widening), agent, at, aseq
   P pos                   hash  agent -> login position (round robin; kept after logout)
-  P seq:call, seq:asg, seq:pos, seq:ans   counters
+  P seq:call, seq:asg, seq:pos, seq:ans, seq:idle, seq:sl   counters
 A script looks only at the heads of the sorted sets of the agent's queues and profiles (or of
 the call's queue, profile and penalties): never at all agents or all calls. The bounded
 exceptions: the first call with a new profile in a queue fills that profile's READY sets from
@@ -55,6 +58,7 @@ from acd.queries import EWT_WINDOW_S
 from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.sharedqueue import redis_scripts as lua
 from contactcenter.sharedqueue.ports import (
+    DEFAULT_SERVICE_LEVEL,
     NO_CONTEXT,
     AgentLogin,
     AgentStateConflict,
@@ -68,6 +72,7 @@ from contactcenter.sharedqueue.ports import (
     QueueNotEmpty,
     Requeued,
     RouteContext,
+    ServiceLevel,
     SharedQueueUnavailable,
     WaitInfo,
     check_name,
@@ -111,11 +116,10 @@ def _state_reply(reply: list[str], agent_id: AgentId, op: str) -> list[str]:
     return reply
 
 
-def _assignment(reply: list[Any] | None, now: float) -> Assignment | None:
-    if reply is None:
-        return None
-    call_id, agent_id, queue_id, seq = reply
-    return Assignment(CallId(call_id), AgentId(agent_id), QueueId(queue_id), now, int(seq))
+def _assignments(replies: list[list[Any]], now: float) -> list[Assignment]:
+    return [
+        Assignment(CallId(c), AgentId(a), QueueId(q), now, int(seq)) for c, a, q, seq in replies
+    ]
 
 
 def _pairs(flat: list[str]) -> dict[str, str]:
@@ -144,7 +148,7 @@ class RedisSharedQueues:
             for name in (
                 "CONFIGURE", "ENQUEUE", "REMOVE", "LOGIN", "LOGOUT", "SET_STATE", "FINISH",
                 "REQUEUE", "ANSWER", "WITHDRAW", "ASSIGN_FOR_AGENT", "ASSIGN_FOR_CALL",
-                "ASSIGN_AFTER_MOVE", "MOVE",
+                "ASSIGN_AFTER_MOVE", "SERVE_BORROWERS", "MOVE",
                 "REPROFILE", "HOLD", "WAIT_INFO",
             )
         }  # fmt: skip
@@ -166,6 +170,10 @@ class RedisSharedQueues:
         aging_per_s: float,
         strategy: str = "longest_idle",
         skills: Collection[str] = (),
+        *,
+        borrow_from: Collection[QueueId] = (),
+        lends_to: Collection[QueueId] = (),
+        service_level: ServiceLevel = DEFAULT_SERVICE_LEVEL,
     ) -> None:
         check_name("queue_id", queue_id)
         check_strategy(queue_id, strategy)
@@ -173,8 +181,22 @@ class RedisSharedQueues:
             raise ValueError(f"queue {queue_id!r}: aging_per_s must be >= 0")
         for skill in skills:
             check_name(f"queue {queue_id}: skill", skill)
+        for other in (*borrow_from, *lends_to):
+            check_name(f"queue {queue_id}: lending queue", other)
+        sl = service_level
         done = await self._run(
-            "CONFIGURE", queue_id, 0.0, _num(aging_per_s), strategy, ",".join(sorted(skills))
+            "CONFIGURE",
+            queue_id,
+            0.0,
+            _num(aging_per_s),
+            strategy,
+            ",".join(sorted(skills)),
+            ",".join(borrow_from),
+            ",".join(lends_to),
+            _num(sl.threshold_s),
+            _num(sl.target),
+            _num(sl.window_s),
+            _num(sl.short_abandon_s),
         )
         if not done:
             waiting = await self.waiting_count(queue_id)
@@ -198,8 +220,9 @@ class RedisSharedQueues:
         return bool(await self._run("ENQUEUE", call.call_id, entered, *args))
 
     @_translated
-    async def remove_call(self, call_id: CallId) -> bool:
-        return bool(await self._run("REMOVE", call_id, 0.0))
+    async def remove_call(self, call_id: CallId, now: float | None = None) -> bool:
+        flag = "0" if now is None else "1"
+        return bool(await self._run("REMOVE", call_id, now or 0.0, flag))
 
     @_translated
     async def login(self, agent: AgentLogin, now: float, ctx: RouteContext = NO_CONTEXT) -> bool:
@@ -269,7 +292,8 @@ class RedisSharedQueues:
         reply = await self._run("ANSWER", call_id, now, agent_id, _num(EWT_WINDOW_S), ctx=ctx)
         if reply is None:
             return None
-        return Answered(QueueId(reply[0]), int(reply[1]), float(reply[2]))
+        others = tuple(AgentId(a) for a in reply[3:])
+        return Answered(QueueId(reply[0]), int(reply[1]), float(reply[2]), others)
 
     @_translated
     async def hold(self, agent_id: AgentId, call_id: CallId, on_hold: bool, now: float) -> bool:
@@ -282,8 +306,15 @@ class RedisSharedQueues:
 
     @_translated
     async def withdraw(self, call_id: CallId, now: float) -> AgentId | None:
-        agent = await self._run("WITHDRAW", call_id, now)
-        return None if agent is None else AgentId(agent)
+        agents = await self._withdraw_all(call_id, now)
+        return agents[0] if agents else None
+
+    @_translated
+    async def withdraw_all(self, call_id: CallId, now: float) -> list[AgentId]:
+        return await self._withdraw_all(call_id, now)
+
+    async def _withdraw_all(self, call_id: CallId, now: float) -> list[AgentId]:
+        return [AgentId(a) for a in await self._run("WITHDRAW", call_id, now, "1")]
 
     @_translated
     async def move(
@@ -314,10 +345,10 @@ class RedisSharedQueues:
             raise MoveTargetLoggedOut(f"cannot move call {call_id} to agent {target}: logged out")
         if reply[0] == "gone":
             return None
-        _, old, withdrawn, step_s, entered = reply
-        return Moved(
-            QueueId(old), AgentId(withdrawn) if withdrawn else None, int(step_s), float(entered)
-        )
+        _, old, step_s, entered, *withdrawn = reply
+        agents = [AgentId(a) for a in withdrawn]
+        first = agents[0] if agents else None
+        return Moved(QueueId(old), first, int(step_s), float(entered), tuple(agents[1:]))
 
     @_translated
     async def reprofile(
@@ -333,20 +364,40 @@ class RedisSharedQueues:
 
     @_translated
     async def assign_for_agent(self, agent_id: AgentId, now: float) -> Assignment | None:
-        return _assignment(await self._run("ASSIGN_FOR_AGENT", agent_id, now), now)
+        got = _assignments(await self._run("ASSIGN_FOR_AGENT", agent_id, now), now)
+        return next((g for g in got if g.agent_id == agent_id), None)
 
     @_translated
     async def assign_for_call(
         self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
     ) -> Assignment | None:
-        return _assignment(await self._run("ASSIGN_FOR_CALL", call_id, now, ctx=ctx), now)
+        got = _assignments(await self._run("ASSIGN_FOR_CALL", call_id, now, ctx=ctx), now)
+        return got[0] if got else None
+
+    @_translated
+    async def offers_for_agent(
+        self, agent_id: AgentId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        return _assignments(await self._run("ASSIGN_FOR_AGENT", agent_id, now, ctx=ctx), now)
+
+    @_translated
+    async def offers_for_call(
+        self, call_id: CallId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        return _assignments(await self._run("ASSIGN_FOR_CALL", call_id, now, ctx=ctx), now)
+
+    @_translated
+    async def serve_borrowers(
+        self, queue_id: QueueId, now: float, ctx: RouteContext = NO_CONTEXT
+    ) -> list[Assignment]:
+        return _assignments(await self._run("SERVE_BORROWERS", queue_id, now, ctx=ctx), now)
 
     @_translated
     async def assign_after_move(
         self, call_id: CallId, agent_id: AgentId, now: float, ctx: RouteContext = NO_CONTEXT
     ) -> list[Assignment]:
         replies = await self._run("ASSIGN_AFTER_MOVE", call_id, now, agent_id, ctx=ctx)
-        return [a for r in replies if (a := _assignment(r, now)) is not None]
+        return _assignments(replies, now)
 
     @_translated
     async def agent(self, agent_id: AgentId) -> AgentStatus | None:

@@ -15,14 +15,17 @@ from contactcenter.sharedqueue.redis_lua import LIB, MAX_ANSWERS, RR
 
 __all__ = ["LIB", "MAX_ANSWERS", "RR"]
 
-# KEYS: queue. ARGV: w, strategy, skills "a,b". A new weight is refused (0) while calls wait.
+# KEYS: queue. ARGV: w, strategy, skills "a,b", lenders "q,q", borrowers "q,q", SL threshold,
+# target, window, short abandon (s). A new weight is refused (0) while calls wait.
 CONFIGURE = """
 local q = KEYS[1]
 local old = tonumber(redis.call('HGET', qkey(q), 'aging') or '0')
 if old ~= tonumber(ARGV[5]) and tonumber(redis.call('HGET', qkey(q), 'n') or '0') > 0 then
   return 0
 end
-redis.call('HSET', qkey(q), 'aging', ARGV[5], 'strat', ARGV[6], 'skills', ARGV[7])
+redis.call('HSET', qkey(q), 'aging', ARGV[5], 'strat', ARGV[6], 'skills', ARGV[7],
+  'lend', ARGV[8], 'borrowers', ARGV[9], 'slth', ARGV[10], 'slt', ARGV[11], 'slw', ARGV[12],
+  'sab', ARGV[13])
 return 1
 """
 
@@ -43,10 +46,11 @@ place_call(c)
 return 1
 """
 
-# KEYS: call.
+# KEYS: call. ARGV: '1' to count an abandon for the service level.
 REMOVE = """
 local f = redis.call('HMGET', ckey(KEYS[1]), 'st')
 if f[1] ~= 'waiting' then return 0 end
+abandoned(KEYS[1])
 unplace_call(KEYS[1])
 redis.call('DEL', ckey(KEYS[1]))
 return 1
@@ -99,7 +103,8 @@ if not st then return {'unknown'} end
 if holding(st) then return {'state', st} end
 if op == 'ready' then
   if st == 'ready' then return {'ok'} end
-  redis.call('HSET', akey(a), 'st', 'ready', 'since', ARGV[2], 'idle', ARGV[2])
+  redis.call('HSET', akey(a), 'st', 'ready', 'since', ARGV[2])
+  set_idle(a, ARGV[2])
   redis.call('HDEL', akey(a), 'reason', 'call')
   index_agent(a, false)
   return {'ok'}
@@ -121,11 +126,22 @@ local a = KEYS[1]
 local f = redis.call('HMGET', akey(a), 'st', 'call')
 if not f[1] then return {'unknown'} end
 if not holding(f[1]) then return {'state', f[1]} end
-if f[2] then redis.call('DEL', ckey(f[2])) end
+if f[2] then
+  local c = f[2]
+  local g = redis.call('HMGET', ckey(c), 'st', 'q', 'm')
+  if g[1] == 'assigned' and redis.call('ZCARD', okey(c)) > 1 then
+    redis.call('ZREM', okey(c), a)  -- a ring_all call rings on at the others
+    redis.call('HSET', ckey(c), 'agent', redis.call('ZRANGE', okey(c), 0, 0)[1])
+  else
+    if g[2] then redis.call('ZREM', gkey(g[2]), g[3]) end
+    redis.call('DEL', ckey(c), okey(c))
+  end
+end
 redis.call('HDEL', akey(a), 'reason')
 if ARGV[5] == '1' then
   redis.call('HDEL', akey(a), 'call')
-  redis.call('HSET', akey(a), 'st', 'ready', 'since', ARGV[2], 'idle', ARGV[2])
+  redis.call('HSET', akey(a), 'st', 'ready', 'since', ARGV[2])
+  set_idle(a, ARGV[2])
   index_agent(a, false)
 else
   redis.call('HSET', akey(a), 'st', 'wrap_up', 'since', ARGV[2])
@@ -138,10 +154,25 @@ return {'ok', f[2] or ''}
 REQUEUE = """
 local c = KEYS[1]
 local f = redis.call('HMGET', ckey(c), 'st', 'agent')
-if f[1] ~= 'assigned' or (ARGV[6] ~= '' and f[2] ~= ARGV[6]) then return false end
-local a = f[2]
-unassign(c, a)
-place_call(c)
+if f[1] ~= 'assigned' then return false end
+local a = ARGV[6]
+if a == '' then a = f[2] end
+if redis.call('EXISTS', okey(c)) == 1 then
+  if not redis.call('ZSCORE', okey(c), a) then return false end
+  redis.call('ZREM', okey(c), a)
+  redis.call('HDEL', akey(a), 'call')
+  if redis.call('ZCARD', okey(c)) == 0 then
+    redis.call('DEL', okey(c))
+    unassign(c, a)
+    place_call(c)
+  else
+    redis.call('HSET', ckey(c), 'agent', redis.call('ZRANGE', okey(c), 0, 0)[1])
+  end
+else
+  if f[2] ~= a then return false end
+  unassign(c, a)
+  place_call(c)
+end
 local out = {a, 'not_ready'}
 if ARGV[7] ~= '' then
   local n = redis.call('HINCRBY', akey(a), 'ronas', 1)
@@ -167,6 +198,8 @@ redis.call('HSET', ckey(c), 'st', 'answered')
 local g = redis.call('HMGET', ckey(c), 'q', 'm', 'step', 'e')
 local q = g[1]
 redis.call('ZREM', gkey(q), g[2])
+local th = tonumber(redis.call('HGET', qkey(q), 'slth') or '20')
+record_outcome(q, NOW - tonumber(g[4]) <= th)
 local nc = akey(a) .. ':nc'
 if redis.call('HGET', nc, '_d') ~= DAY then
   redis.call('DEL', nc)
@@ -177,37 +210,47 @@ local ans = P .. 'ans:' .. q
 redis.call('ZADD', ans, NOW, redis.call('INCR', P .. 'seq:ans'))
 redis.call('ZREMRANGEBYRANK', ans, 0, -{MAX_ANSWERS + 1})
 redis.call('ZREMRANGEBYSCORE', ans, '-inf', NOW - tonumber(ARGV[6]))
-return {{q, g[3], g[4]}}
+local out = {{q, g[3], g[4]}}
+if redis.call('EXISTS', okey(c)) == 1 then  -- ring_all: the others stop ringing
+  for _, o in ipairs(redis.call('ZRANGE', okey(c), 0, -1)) do
+    if o ~= a then
+      give_back(o, ARGV[2])
+      out[#out + 1] = o
+    end
+  end
+  redis.call('DEL', okey(c))
+  redis.call('HSET', ckey(c), 'agent', a)
+end
+return out
 """
 
-# KEYS: call. The caller of an assigned, unanswered call left: the agent is READY again at
+# KEYS: call. ARGV: '1' to count an abandon. The caller of an assigned, unanswered call
+# left: the agent is READY again at
 # its old place.
 WITHDRAW = """
 local c = KEYS[1]
-local f = redis.call('HMGET', ckey(c), 'st', 'agent', 'q', 'm')
-if f[1] ~= 'assigned' then return false end
-redis.call('ZREM', gkey(f[3]), f[4])
-redis.call('DEL', ckey(c))
-redis.call('HDEL', akey(f[2]), 'call', 'reason')
-redis.call('HSET', akey(f[2]), 'st', 'ready', 'since', ARGV[2])
-index_agent(f[2], true)
-return f[2]
+local f = redis.call('HMGET', ckey(c), 'st', 'q', 'm')
+if f[1] ~= 'assigned' then return {} end
+abandoned(c)
+local agents = ringing_at(c)
+redis.call('ZREM', gkey(f[2]), f[3])
+redis.call('DEL', ckey(c), okey(c))
+for _, a in ipairs(agents) do give_back(a, ARGV[2]) end
+return agents
 """
 
-# KEYS: agent. The best call for a READY agent (best_call).
+# KEYS: agent. The best call for a READY agent (serve_agent). Replies the assignments.
 ASSIGN_FOR_AGENT = """
-local a = KEYS[1]
-if redis.call('HGET', akey(a), 'st') ~= 'ready' then return false end
-local c = best_call(a)
-if c == nil then return false end
-return assign(a, c, ARGV[2])
+local out = {}
+serve_agent(KEYS[1], out)
+return out
 """
 
-# KEYS: call. The best READY agent for a waiting call (best_agent).
+# KEYS: call. The best READY agents for a waiting call (serve_call). Replies the assignments.
 ASSIGN_FOR_CALL = """
-local a = best_agent(KEYS[1])
-if a == nil then return false end
-return assign(a, KEYS[1], ARGV[2])
+local out = {}
+serve_call(KEYS[1], out)
+return out
 """
 
 # KEYS: call. ARGV: agent. After a move that withdrew the agent's offer: the agent is the one
@@ -225,13 +268,30 @@ if redis.call('HGET', akey(a), 'st') == 'ready' then
       x = nil  -- the moved call ranks first
     end
   end
-  if x ~= nil and x ~= c then out[#out + 1] = assign(a, x, ARGV[2]) end
+  if x ~= nil and x ~= c then
+    local q = redis.call('HGET', ckey(x), 'q')
+    if not directed and redis.call('HGET', qkey(q), 'strat') == 'ring_all' then
+      serve_call(x, out)
+    else
+      out[#out + 1] = assign(a, x, ARGV[2])
+    end
+  end
 end
-local b = best_agent(c)
-if b ~= nil then out[#out + 1] = assign(b, c, ARGV[2]) end
-if redis.call('HGET', akey(a), 'st') == 'ready' then
-  local y = best_call(a)
-  if y ~= nil then out[#out + 1] = assign(a, y, ARGV[2]) end
+serve_call(c, out)
+serve_agent(a, out)
+return out
+"""
+
+# KEYS: queue. A lending queue's service level may just have been met (an answer there): the
+# first calls of the queues that borrow from it take its READY agents (serve_call).
+SERVE_BORROWERS = """
+local out = {}
+local bs = redis.call('HGET', qkey(KEYS[1]), 'borrowers')
+if bs and bs ~= '' then
+  for b in string.gmatch(bs, '[^,]+') do
+    local h = head_call(b)
+    if h ~= nil then serve_call(h, out) end
+  end
 end
 return out
 """
@@ -239,7 +299,7 @@ return out
 # KEYS: call. ARGV: to queue, profile there, target ('' none), step there, only-if queue
 # ('' any), only-if entered ('' any). A waiting or ringing call moves (a ringing offer is
 # withdrawn: the agent is READY again at its old place), keeping e, priority and order.
-# Replies {'gone'} | {'target'} | {'ok', from queue, withdrawn agent or '', old step, entered}.
+# Replies {'gone'} | {'target'} | {'ok', from queue, old step, entered, withdrawn agents...}.
 MOVE = """
 local c = KEYS[1]
 local f = redis.call('HMGET', ckey(c), 'st', 'agent', 'q', 'step', 'ent', 'p', 'e')
@@ -248,13 +308,15 @@ if ARGV[9] ~= '' and f[3] ~= ARGV[9] then return {'gone'} end
 if ARGV[10] ~= '' and tonumber(f[5]) ~= tonumber(ARGV[10]) then return {'gone'} end
 local tg = ARGV[7]
 if tg ~= '' and not redis.call('HGET', akey(tg), 'st') then return {'target'} end
-local withdrawn = ''
+local withdrawn = {}
 if f[1] == 'assigned' then
-  local a = f[2]
-  unassign(c, a)
-  redis.call('HDEL', akey(a), 'reason')
-  redis.call('HSET', akey(a), 'st', 'ready', 'since', ARGV[2])
-  withdrawn = a
+  withdrawn = ringing_at(c)
+  redis.call('DEL', okey(c))
+  for _, a in ipairs(withdrawn) do
+    unassign(c, a)
+    redis.call('HDEL', akey(a), 'reason')
+    redis.call('HSET', akey(a), 'st', 'ready', 'since', ARGV[2])
+  end
 else
   unplace_call(c)
 end
@@ -268,8 +330,12 @@ if to ~= f[3] then
     'sc', score)
 end
 place_call(c)
-if withdrawn ~= '' then index_agent(withdrawn, true) end
-return {'ok', f[3], withdrawn, f[4], f[5]}
+local out = {'ok', f[3], f[4], f[5]}
+for _, a in ipairs(withdrawn) do
+  index_agent(a, true)
+  out[#out + 1] = a
+end
+return out
 """
 
 # KEYS: call. ARGV: queue, entered, new profile, step. Widening: the call (waiting or ringing)

@@ -84,6 +84,11 @@ SCENARIOS: dict[str, Callable[[], dict[QueueId, QueueConfig]]] = {
         {"strategy": "least_calls", "ewt_default_handle_s": 30.0},
     ),
     "rona_limit": lambda: one(max_consecutive_rona=2),
+    "borrow": lambda: two(
+        {"borrow_from": (SUPPORT,), "skill_levels": {"sales": 6}},
+        {"sl_threshold_s": 8.0, "sl_target": 0.6, "sl_window_s": 300.0, "strategy": "least_calls"},
+    ),
+    "ring_all": lambda: two({"strategy": "ring_all"}, {"strategy": "ring_all", "wrapup_s": 0.0}),
     "two_queues": lambda: two({"strategy": "round_robin"}, {"skill_levels": {"support": 4}}),
 }
 
@@ -128,6 +133,11 @@ class Run:
                     self.timers.pop(out.key, None)
                 case m.OfferCall():
                     self.ringing[out.call_id] = out.agent_id
+                    core = self.core.core
+                    if core.target_of(out.call_id) is None and out.agent_id not in (
+                        core.agents_serving(out.queue_id)
+                    ):
+                        self.reasons.add("borrowed")
                 case m.WithdrawOffer() | m.OfferTimedOut():
                     self.ringing.pop(out.call_id, None)
                 case m.AgentStateChanged(state=AgentState.ON_CALL, call_id=call_id) if call_id:
@@ -236,6 +246,8 @@ async def drive(store: SharedQueues, name: str, seed: int, steps: int = 600) -> 
                 to_queue = rng.choice([None, *qids])
                 to_agent = rng.choice(agents) if rng.random() < 0.3 else None
                 await run.both(m.MoveCall(call_id, to_queue, to_agent))
+            elif run.ringing and rng.random() < 0.5:  # the caller leaves while it rings
+                await run.both(m.RemoveCall(rng.choice(sorted(run.ringing))))
             elif run.calls:
                 await run.both(m.RemoveCall(rng.choice(run.calls[-8:])))
             if _ % 8 == 0:
@@ -257,6 +269,8 @@ async def test_shared_acd_decides_as_the_core(queues: SharedQueues, scenario: st
         "rona_limit": {"rona_limit"},
         "widen": {"widen"},  # a widening timer fired
         "least_calls": {"wrapup"},
+        "ring_all": {"answered_elsewhere"},
+        "borrow": {"borrowed"},
     }.get(scenario, set())
     assert expected <= run.reasons, run.reasons
     if scenario == "overflow":

@@ -16,7 +16,6 @@ from acd.errors import AcdError, InvalidTransition, OfferNotFound, UnknownQueue
 from acd.model import AgentState, QueueConfig
 from contactcenter.acd_service import AcdService
 from contactcenter.clock import FakeClock
-from contactcenter.errors import ConfigError
 from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.sharedqueue import (
     AgentLogin,
@@ -789,11 +788,11 @@ async def test_acd_logout_while_ringing_gives_the_call_to_another(queues: Shared
         await acd.close()
 
 
-def test_acd_refuses_queue_settings_it_cannot_honour() -> None:
-    with pytest.raises(ConfigError, match=r"queue sales: .*strategy 'ring_all'.*borrow_from"):
+def test_acd_refuses_unknown_overflow_and_lending_queues() -> None:
+    with pytest.raises(UnknownQueue, match="sales borrows from unknown queue sales"):
         SharedAcdService(
             MemorySharedQueues(),
-            _queue_configs(strategy="ring_all", borrow_from=(SALES,)),
+            _queue_configs(borrow_from=(SALES,)),
             FakeClock(T0),
         )
     with pytest.raises(UnknownQueue, match="overflows to unknown queue nowhere"):

@@ -18,7 +18,7 @@ from contactcenter.sharedqueue import (
     SharedQueues,
     UnknownAgent,
 )
-from contactcenter.sharedqueue.ports import MoveTargetLoggedOut, RouteContext
+from contactcenter.sharedqueue.ports import MoveTargetLoggedOut, RouteContext, ServiceLevel
 from tests.adapters.test_shared_queues_contract import (
     ALICE,
     BOB,
@@ -223,8 +223,8 @@ async def test_memory_and_redis_agree_on_the_feature_operations(
     memory = MemorySharedQueues()
     shared = RedisSharedQueues(redis_url, prefix=redis_prefix)
     rng = random.Random(11)
-    qids = [QueueId(f"q{i}") for i in range(4)]
-    strategies = ["least_calls", "most_skilled", "round_robin", "weighted_random"]
+    qids = [QueueId(f"q{i}") for i in range(5)]
+    strategies = ["least_calls", "most_skilled", "round_robin", "weighted_random", "ring_all"]
     agents = [AgentId(f"a{i}") for i in range(8)]
     skills = ["en", "fr"]
     compared = 0
@@ -265,7 +265,7 @@ async def test_memory_and_redis_agree_on_the_feature_operations(
                     CallId(f"c{calls}"), rng.choice(qids), rng.randint(0, 3), now, need, target
                 )
                 await both("enqueue", c)
-                await both("assign_for_call", c.call_id, now, ctx)
+                await both("offers_for_call", c.call_id, now, ctx)
             elif kind < 0.11:
                 login = AgentLogin(
                     who,
@@ -275,7 +275,7 @@ async def test_memory_and_redis_agree_on_the_feature_operations(
                 await both("login", login, now, ctx)
             elif kind < 0.41:
                 await both("ready", who, now, ctx)
-                await both("assign_for_agent", who, now)
+                await both("offers_for_agent", who, now, ctx)
             elif kind < 0.53:
                 await both("answer", pick, who, now, ctx)
                 held = await memory.assignment(pick)
@@ -297,7 +297,7 @@ async def test_memory_and_redis_agree_on_the_feature_operations(
                 if info is not None and info.entered_at is not None:
                     await both("reprofile", pick, info.queue_id, info.entered_at, {}, 1)
             elif kind < 0.86:
-                await both("withdraw", pick, now)
+                await both("withdraw_all", pick, now)
             elif kind < 0.88:
                 await both("logout", who)
             elif kind < 0.94:
@@ -313,3 +313,81 @@ async def test_memory_and_redis_agree_on_the_feature_operations(
     finally:
         await shared.close()
     assert compared > 4000
+
+
+async def test_ring_all_offers_to_every_ready_agent_of_the_lowest_penalty(
+    queues: SharedQueues,
+) -> None:
+    await queues.configure_queue(SALES, 0.0, "ring_all")
+    await ready_agent(queues, BOB, 2, sales=0)
+    await ready_agent(queues, ALICE, 1, sales=0)
+    await ready_agent(queues, CAROL, 3, sales=1)  # a higher penalty: not rung
+    await queues.enqueue(call("c1", 4))
+    got = await queues.offers_for_call(CallId("c1"), T0 + 4)
+    assert [g.agent_id for g in got] == [ALICE, BOB]  # longest idle first
+    assert len({g.seq for g in got}) == 1
+    back = await queues.requeue(CallId("c1"), T0 + 19, agent_id=ALICE)  # Alice's RONA
+    assert back is not None and back.agent_id == ALICE
+    assert await queues.waiting_count(SALES) == 0  # still ringing at Bob
+    answered = await queues.answer(CallId("c1"), BOB, T0 + 20)
+    assert answered is not None and answered.others == ()
+    await queues.ready(ALICE, T0 + 21)
+    await queues.enqueue(call("c2", 22))
+    got = await queues.offers_for_call(CallId("c2"), T0 + 22)
+    assert [g.agent_id for g in got] == [ALICE]  # Carol has a higher penalty
+
+
+async def test_ring_all_first_answer_wins_and_a_caller_who_leaves_frees_all(
+    queues: SharedQueues,
+) -> None:
+    await queues.configure_queue(SALES, 0.0, "ring_all")
+    for i, name in enumerate((ALICE, BOB, CAROL)):
+        await ready_agent(queues, name, 1 + i)
+    await queues.enqueue(call("c1", 5))
+    await queues.offers_for_call(CallId("c1"), T0 + 5)
+    answered = await queues.answer(CallId("c1"), BOB, T0 + 6)
+    assert answered is not None and answered.others == (ALICE, CAROL)
+    for name, idle in ((ALICE, T0 + 1), (CAROL, T0 + 3)):
+        status = await queues.agent(name)
+        assert status is not None and (status.state, status.idle) == ("ready", idle)
+    await queues.enqueue(call("c2", 7))
+    got = await queues.offers_for_call(CallId("c2"), T0 + 7)
+    assert [g.agent_id for g in got] == [ALICE, CAROL]
+    assert await queues.withdraw_all(CallId("c2"), T0 + 8) == [ALICE, CAROL]
+    assert await queues.waiting_count(SALES) == 0
+    await queues.enqueue(call("c3", 9))
+    moved = await queues.move(CallId("c3"), SUPPORT, {}, None, T0 + 9)
+    assert moved is not None and moved.all_withdrawn == ()
+
+
+async def test_borrowing_while_the_lenders_service_level_is_met(queues: SharedQueues) -> None:
+    sl = ServiceLevel(threshold_s=10.0, target=0.5, window_s=600.0, short_abandon_s=5.0)
+    await queues.configure_queue(SALES, 0.0, borrow_from=[SUPPORT])
+    await queues.configure_queue(SUPPORT, 0.0, lends_to=[SALES], service_level=sl)
+    await ready_agent(queues, BOB, 1, support=0)  # serves support only
+    await queues.enqueue(call("s1", 2))
+    got = await queues.offers_for_call(CallId("s1"), T0 + 2)  # no outcome yet: lends
+    assert [(g.call_id, g.agent_id, g.queue_id) for g in got] == [("s1", BOB, SALES)]
+    await queues.answer(CallId("s1"), BOB, T0 + 3)  # a sales answer: support's SL unchanged
+    await queues.finish(BOB, T0 + 4, ready=True)
+    for i, wait in enumerate((30.0, 40.0)):  # two support calls answered late: SL 0 < 0.5
+        c = call(f"late{i}", 10 + i, queue=SUPPORT)
+        await queues.enqueue(c)
+        await queues.assign_for_call(c.call_id, T0 + 10 + i + wait)
+        await queues.answer(c.call_id, BOB, T0 + 10 + i + wait)
+        await queues.finish(BOB, T0 + 10 + i + wait, ready=True)
+    await queues.enqueue(call("s2", 60))
+    assert await queues.offers_for_call(CallId("s2"), T0 + 60) == []  # SL missed: no lending
+    assert await queues.offers_for_agent(BOB, T0 + 61) == []
+    c = call("fast", 62, queue=SUPPORT)  # answered at once: 1 of 3 met, still below
+    await queues.enqueue(c)
+    await queues.assign_for_call(c.call_id, T0 + 62)
+    await queues.answer(c.call_id, BOB, T0 + 62)
+    c = call("fast2", 63, queue=SUPPORT)  # 2 of 4 met: 0.5, the target: lends again
+    await queues.enqueue(c)
+    await queues.finish(BOB, T0 + 63, ready=True)
+    await queues.assign_for_call(c.call_id, T0 + 63)
+    await queues.answer(c.call_id, BOB, T0 + 63)
+    await queues.finish(BOB, T0 + 64, ready=True)
+    got = await queues.serve_borrowers(SUPPORT, T0 + 64)
+    assert [(g.call_id, g.agent_id) for g in got] == [("s2", BOB)]
