@@ -228,7 +228,8 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         directory,
         writer,
     )
-    call_actions = await join_cluster(backend, calls, agents, db.users)
+    local_link = CallLinker(calls, acd, db.customers, db.calls, writer)
+    call_actions, link_call = await join_cluster(backend, calls, agents, db.users, local_link)
 
     async def forget(event: ev.CallEnded) -> None:
         ref = registry.get(event.call_id)
@@ -305,7 +306,6 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         spy=spy,
     )
     sio.register_namespace(SupervisorNamespace(tokens, db.users, supervisor))
-    link_call = CallLinker(calls, acd, db.customers, db.calls, writer)
 
     async def health() -> dict[str, Any]:
         db_ok = await db.ping()

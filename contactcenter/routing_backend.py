@@ -17,8 +17,11 @@ from contactcenter.clock import Clock
 from contactcenter.cluster import Body, Cluster, ClusterUnavailable
 from contactcenter.cluster_acd import ClusterAcd
 from contactcenter.cluster_calls import AgentCalls, ClusterCalls, acd_current_call
-from contactcenter.ids import AgentId
+from contactcenter.errors import Forbidden
+from contactcenter.http_api import LinkCall
+from contactcenter.ids import AgentId, CallId, CustomerId
 from contactcenter.ports import UserRepository
+from contactcenter.records import User
 from contactcenter.settings import Settings
 from contactcenter.sharedqueue.acd_adapter import SharedAcdService
 from contactcenter.sharedqueue.redis import RedisSharedQueues
@@ -91,13 +94,15 @@ async def join_cluster(
     calls: CallService,
     agents: AgentService,
     users: UserRepository,
-) -> AgentCalls:
+    link: LinkCall,
+) -> tuple[AgentCalls, LinkCall]:
     """Wire this node into its cluster (if it has one) and start listening. Returns what the
-    desktop and the supervisor console act on calls through."""
+    desktop and the supervisor console act on calls through, and how the HTTP API links a call
+    to a customer (both on the node holding the call)."""
     cluster, acd = backend.cluster, backend.acd
     if cluster is None or not isinstance(acd, ClusterAcd):
         agents.wrap_finished_hook = calls.wrap_finished
-        return calls
+        return calls, link
 
     async def endpoint(agent_id: AgentId) -> str | None:
         user = await users.get_by_username(agent_id)
@@ -122,10 +127,25 @@ async def join_cluster(
             logger.warning("cluster: unknown message %r", body)
 
     async def on_request(body: Body) -> Any:
+        if body.get("kind") == "link":
+            user = await users.get_by_username(str(body.get("username")))
+            if user is None or not user.active:
+                raise Forbidden("unknown or inactive user")
+            return await link(
+                user, CallId(str(body["call_id"])), CustomerId(int(body["customer_id"]))
+            )
         return await gateway.on_request(body)
+
+    async def cluster_link(user: User, call_id: CallId, customer_id: CustomerId) -> dict[str, Any]:
+        node = None if calls.record_of(call_id) is not None else await cluster.call_node(call_id)
+        if node is None or node == cluster.node_id:
+            return await link(user, call_id, customer_id)
+        body = {"kind": "link", "username": user.username, "call_id": call_id}
+        result: dict[str, Any] = await cluster.ask(node, {**body, "customer_id": customer_id})
+        return result
 
     agents.wrap_finished_hook = wrap_finished
     cluster.on_message = on_message
     cluster.on_request = on_request
     await cluster.start()
-    return gateway
+    return gateway, cluster_link

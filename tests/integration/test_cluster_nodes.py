@@ -13,6 +13,7 @@ import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from contactcenter.cluster_acd import ClusterAcd
@@ -173,3 +174,50 @@ async def test_no_double_assignment_under_load_across_two_nodes(
         crossed += node != home[r.agent_id]
     assert held == {"a": n_calls // 2, "b": n_calls // 2}
     assert crossed > 0
+
+
+async def test_linking_a_customer_to_a_call_held_by_the_other_node(
+    cluster: tuple[RunningSystem, RunningNode],
+) -> None:
+    a, b = cluster
+    desktop = Desktop(a.base_url, a.data.agents[1])
+    await desktop.start()
+    try:
+        await desktop.ok("agent.ready", {})
+        a.pbx.agi_port = b.agi_port
+        placed = asyncio.ensure_future(a.pbx.place_call("5550123", "100", 30, 0.3))
+        await _until(lambda: bool(desktop.got("call.offered")), "the offer")
+        offer = desktop.got("call.offered")[-1]
+        call_id = offer["call"]["id"]
+        assert offer["customer"] is None  # an unknown number
+        customer = await a.runtime.db.customers.find_by_phone(a.data.known_numbers[2])
+        assert customer is not None
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                f"{a.base_url}/api/auth/login",
+                json={"username": a.data.agents[1], "password": DEMO_PASSWORD},
+            ) as resp:
+                token = (await resp.json())["token"]
+            async with http.post(
+                f"{a.base_url}/api/calls/{call_id}/customer",  # node A; the call is on node B
+                json={"customer_id": customer.id},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as resp:
+                assert resp.status == 200, await resp.text()
+                body = await resp.json()
+            assert body["call"]["customer_id"] == customer.id
+            assert body["customer"]["id"] == customer.id
+            async with http.post(
+                f"{a.base_url}/api/calls/{call_id}/customer",
+                json={"customer_id": 999_999},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as resp:
+                assert resp.status == 400  # the remote node's error, with its field
+                assert (await resp.json())["field"] == "customer_id"
+        assert b.runtime.calls.active[call_id].customer == customer
+        await desktop.ok("call.answer", {"call_id": call_id})
+        await placed
+        record = await _ended(a, call_id)
+        assert record.customer_id == customer.id
+    finally:
+        await desktop.stop()
