@@ -4,7 +4,8 @@ assignment (one Lua script, one round trip) at a large site, on a real Redis.
 The site: `--agents` agents (each with 3 of `--skills` skills, levels 1-10, logged in to the
 queue of each of their skills with a penalty 0-2) and `--waiting` calls waiting, of mixed
 priority (0-9), each requiring its queue's skill at a minimum level 1-5, in 20 queues (one per
-skill; every other queue ages priorities at w = 0.5/s).
+skill; every other queue ages priorities at w = 0.5/s; the queues' strategies cycle through
+longest idle, least calls, round robin, most skilled and weighted random).
 
 Phases (the queues hold `--waiting` calls throughout, topped up after every assignment):
 1. latency, agent side (one request at a time): an agent goes ready, then
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import resource
@@ -44,6 +46,10 @@ import redis.asyncio as aioredis
 
 from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.sharedqueue import AgentLogin, QueueCall, RedisSharedQueues
+from contactcenter.sharedqueue.ports import RouteContext
+
+# The one-agent strategies (ring_all offers a call to several agents: not an assignment).
+STRATEGIES = ("longest_idle", "least_calls", "round_robin", "most_skilled", "weighted_random")
 
 P99_TARGET_MS = 3.0
 RATE_TARGET = 3_000.0
@@ -110,12 +116,30 @@ async def run_redis_async(
     rng = random.Random(seed)
     site = _Site(shared, skills, rng)
     try:
+        strategy: dict[QueueId, str] = {}
         for i, skill in enumerate(site.skills):
-            await shared.configure_queue(site.queue_of(skill), 0.5 if i % 2 else 0.0)
+            queue = site.queue_of(skill)
+            strategy[queue] = STRATEGIES[i % len(STRATEGIES)]
+            await shared.configure_queue(
+                queue, 0.5 if i % 2 else 0.0, strategy[queue], skills=(skill,)
+            )
         ids = [AgentId(f"agent{i:04d}") for i in range(agents)]
+        day = float(int(time.time() // 86400) * 86400)  # UTC midnight: "least calls today"
+        drawn_for: dict[AgentId, list[QueueId]] = {}
+
+        def ctx(agent_id: AgentId) -> RouteContext:
+            """What a node passes when it may index a READY agent (acd_mapping.route_context):
+            the day's start, and one exponential draw per weighted-random queue of theirs."""
+            draws = {q: -math.log(1.0 - rng.random()) for q in drawn_for[agent_id]}
+            return RouteContext(day, draws)
+
+        ctx0 = RouteContext(day)
         t_setup = time.perf_counter()
         for agent_id in ids:
             mine = rng.sample(site.skills, 3)
+            drawn_for[agent_id] = [
+                site.queue_of(s) for s in mine if strategy[site.queue_of(s)] == "weighted_random"
+            ]
             await shared.login(
                 AgentLogin(
                     agent_id,
@@ -133,7 +157,7 @@ async def run_redis_async(
         agent_hits = 0
         for _ in range(rounds):
             agent_id = rng.choice(ids)
-            await shared.ready(agent_id, time.time())
+            await shared.ready(agent_id, time.time(), ctx(agent_id))
             got = await _timed(agent_lat, shared.assign_for_agent(agent_id, time.time()))
             if got is None:
                 await shared.not_ready(agent_id, time.time())
@@ -145,16 +169,16 @@ async def run_redis_async(
         # 2. call side, one at a time, with `ready` agents ready
         pool = rng.sample(ids, ready)
         for agent_id in pool:
-            await shared.ready(agent_id, time.time())
+            await shared.ready(agent_id, time.time(), ctx(agent_id))
         call_lat: list[float] = []
         call_hits = 0
         for _ in range(rounds):
             call_id = await site.new_call(time.time())
-            got = await _timed(call_lat, shared.assign_for_call(call_id, time.time()))
+            got = await _timed(call_lat, shared.assign_for_call(call_id, time.time(), ctx0))
             if got is None:
                 continue  # it waits: the queues grow by one, as at a site short of skills
             call_hits += 1
-            await shared.finish(got.agent_id, time.time(), ready=True)
+            await shared.finish(got.agent_id, time.time(), ready=True, ctx=ctx(got.agent_id))
         for agent_id in pool:
             await shared.not_ready(agent_id, time.time())
 
@@ -173,7 +197,7 @@ async def run_redis_async(
         for _ in range(batches):
             group = rng.sample(ids, batch)
             for agent_id in group:
-                await shared.ready(agent_id, time.time())
+                await shared.ready(agent_id, time.time(), ctx(agent_id))
             t0, c0 = time.perf_counter(), time.process_time()
             results = await asyncio.gather(*(assign(a) for a in group))
             busy_s += time.perf_counter() - t0
