@@ -15,6 +15,7 @@ from acd.model import QueueStatus
 from acd.state import AgentView
 from contactcenter.clock import Clock
 from contactcenter.ids import AgentId, CallId, QueueId
+from contactcenter.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -179,5 +180,4 @@ class AcdService:
         self._timers.clear()
         for task in list(self._tasks):
             task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(set(self._tasks))

@@ -22,6 +22,7 @@ from contactcenter.history_writer import HistoryWriter
 from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.ports import AgentSnapshot, LiveState
 from contactcenter.records import AgentStateEntry, User
+from contactcenter.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -412,3 +413,4 @@ class AgentService:
         self._logout_timers.clear()
         for task in list(self._tasks):
             task.cancel()
+        await stop_tasks(set(self._tasks))

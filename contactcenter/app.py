@@ -47,6 +47,7 @@ from contactcenter.records import User
 from contactcenter.routing_backend import build_acd, directory_for, join_cluster
 from contactcenter.settings import Settings
 from contactcenter.supervisor import SupervisorService
+from contactcenter.tasks import stop_tasks
 from contactcenter.telephony.agi import FastAgiServer
 from contactcenter.telephony.ami import AmiClient
 from contactcenter.telephony.ami_events import AMI_EVENT_FILTER, AmiEventTranslator
@@ -194,11 +195,12 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             event_filter=AMI_EVENT_FILTER,
         )
     # Telephony events are handled one at a time, in the order Asterisk sent them.
-    pump: asyncio.Queue[ev.Event] = asyncio.Queue()
+    pump: asyncio.Queue[ev.Event | None] = asyncio.Queue()
 
     async def drain() -> None:
-        while True:
-            await bus.publish(await pump.get())
+        # Ends at the None put at shutdown even if a cancellation is swallowed below.
+        while (event := await pump.get()) is not None:
+            await bus.publish(event)
 
     pump_task = asyncio.get_running_loop().create_task(drain())
     background: set[asyncio.Future[None]] = set()
@@ -387,10 +389,11 @@ async def _runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await callback_dialer.close()
         await agents.close()
         await backend.close()
+        pump.put_nowait(None)
         pump_task.cancel()
         for task in background:
             task.cancel()
-        await asyncio.gather(pump_task, *background, return_exceptions=True)
+        await stop_tasks({pump_task, *background})
         await writer.close()
         await live.close()
         await db.close()

@@ -32,6 +32,7 @@ from contactcenter.ids import AgentId, CallId, QueueId, new_call_id
 from contactcenter.ports import OriginateRequest
 from contactcenter.records import CallRecord, Direction, Outcome
 from contactcenter.settings import Settings
+from contactcenter.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -193,5 +194,4 @@ class CallbackDialer:
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(set(self._tasks))

@@ -32,6 +32,7 @@ from contactcenter.errors import InvalidRequest, NotFound
 from contactcenter.ids import CallId, CustomerId, QueueId
 from contactcenter.records import Outcome
 from contactcenter.settings import CallbackSettings, Settings
+from contactcenter.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -384,8 +385,7 @@ class CallbackService:
         self._timers.clear()
         for task in list(self._tasks):
             task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(set(self._tasks))
 
     # --- validation -----------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from contactcenter.errors import (
     NotFound,
     TelephonyError,
 )
+from contactcenter.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ class Cluster:
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Task[None] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._closing = False
         # Set by the app: one-way messages (in order) and requests (each answered).
         self.on_message: Handler | None = None
         self.on_request: Handler | None = None
@@ -186,7 +188,7 @@ class Cluster:
             raise ClusterUnavailable(f"redis: {exc}") from exc
 
     async def _listen(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 raw = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             except RedisError:
@@ -222,8 +224,10 @@ class Cluster:
                 self._inbox.put_nowait(message)
 
     async def _work(self) -> None:
-        while True:
+        while not self._closing:
             message = await self._inbox.get()
+            if self._closing:
+                return
             if self.on_message is None:
                 continue
             try:
@@ -245,13 +249,14 @@ class Cluster:
             await self._publish(self._channel(str(message["from"])), reply)
 
     async def close(self) -> None:
-        for task in (self._listener, self._worker, *self._tasks):
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(
-            *(t for t in (self._listener, self._worker, *self._tasks) if t is not None),
-            return_exceptions=True,
-        )
+        # A flag as well as the cancels: redis-py may swallow a cancellation in a read, and
+        # the loops must still end (the listener wakes at least once a second).
+        self._closing = True
+        self._inbox.put_nowait({})
+        tasks = {t for t in (self._listener, self._worker, *self._tasks) if t is not None}
+        for task in tasks:
+            task.cancel()
+        await stop_tasks(tasks)
         for future in self._pending.values():
             future.cancel()
         with contextlib.suppress(RedisError):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from contactcenter.errors import ContactCenterError
 from contactcenter.ports import HistoryStore
 from contactcenter.records import CallRecord, HistoryWrite
+from contactcenter.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class HistoryWriter:
         except TimeoutError:
             logger.error("history writer closed with %d writes pending", self.backlog)
         self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        await stop_tasks({self._task})
         self._task = None
 
     async def _run(self) -> None:

@@ -28,6 +28,7 @@ from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.ports import LiveState, QueueCounters
 from contactcenter.records import Role, User
 from contactcenter.settings import Settings
+from contactcenter.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class Wallboard:
         self._details = details
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self._queued: dict[CallId, float] = {}
         self._handling: dict[CallId, _Handling] = {}
         self._agent_call: dict[AgentId, CallId] = {}
@@ -135,15 +137,22 @@ class Wallboard:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        if self._task is None:
+            return
+        # A flag as well as the cancel: a library under the push (Socket.IO over Redis) may
+        # swallow the cancellation, and the loop must still end.
+        self._closing = True
+        self._dirty.set()
+        self._task.cancel()
+        await stop_tasks({self._task})
 
     async def _run(self) -> None:
         interval = self._settings.wallboard.push_interval_s
-        while True:
+        while not self._closing:
             await self._dirty.wait()
             self._dirty.clear()
+            if self._closing:
+                return
             try:
                 await self._push(await self.snapshot())
             except Exception:

@@ -81,6 +81,7 @@ from contactcenter.sharedqueue.ports import (
     QueueCall,
     SharedQueues,
 )
+from contactcenter.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -165,8 +166,7 @@ class SharedAcdService(SharedAcdMoves):
         self._timers.clear()
         for task in list(self._tasks):
             task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(set(self._tasks))
 
     # --- inputs ----------------------------------------------------------------------------
 
