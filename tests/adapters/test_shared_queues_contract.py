@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import uuid
 from collections.abc import AsyncIterator, Mapping
 
 import pytest
@@ -542,14 +543,17 @@ async def test_keys_stay_under_the_prefix(redis_url: str, redis_prefix: str) -> 
 
     shared = RedisSharedQueues(redis_url, prefix=redis_prefix)
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    # Names no other test (or other prefix on this Redis) can hold.
+    marker = uuid.uuid4().hex
+    agent, call_id = AgentId(f"agent-{marker}"), f"call-{marker}"
     try:
-        await ready_agent(shared, ALICE, 1, {"german": 3})
-        await shared.enqueue(call("c1", 2, skills={"german": 2}))
-        await shared.assign_for_call(CallId("c1"), T0 + 2)
+        await ready_agent(shared, agent, 1, {"german": 3})
+        await shared.enqueue(call(call_id, 2, skills={"german": 2}))
+        assert await shared.assign_for_call(CallId(call_id), T0 + 2) is not None
         mine = [k async for k in client.scan_iter(match=f"{redis_prefix}*")]
         assert mine
-        everything = [k async for k in client.scan_iter(match="*c1*")]
-        assert all(k.startswith(redis_prefix) for k in everything)
+        named = [k async for k in client.scan_iter(match=f"*{marker}*")]
+        assert named and all(k.startswith(redis_prefix) for k in named)
     finally:
         await client.aclose()
         await shared.close()
