@@ -3,29 +3,35 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Protocol
+from typing import Protocol
 
 from acd import messages as m
 from acd.core import AcdCore
 from acd.errors import AcdError
 from acd.model import QueueStatus
 from acd.state import AgentView
+from contactcenter.acd_shell import (
+    AcdShell,
+    MovedHandler,
+    OfferHandler,
+    OverflowHandler,
+    RonaHandler,
+    StateHandler,
+    WithdrawHandler,
+)
 from contactcenter.clock import Clock
 from contactcenter.ids import AgentId, CallId, QueueId
-from contactcenter.tasks import stop_tasks
 
-logger = logging.getLogger(__name__)
-
-
-OfferHandler = Callable[[m.OfferCall], Awaitable[None]]
-WithdrawHandler = Callable[[m.WithdrawOffer], Awaitable[None]]
-StateHandler = Callable[[m.AgentStateChanged], Awaitable[None]]
-RonaHandler = Callable[[m.OfferTimedOut], Awaitable[None]]
-OverflowHandler = Callable[[m.CallOverflowed], Awaitable[None]]
-MovedHandler = Callable[[m.CallMoved], Awaitable[None]]
+__all__ = [
+    "Acd",
+    "AcdService",
+    "MovedHandler",
+    "OfferHandler",
+    "OverflowHandler",
+    "RonaHandler",
+    "StateHandler",
+    "WithdrawHandler",
+]
 
 
 class Acd(Protocol):
@@ -67,32 +73,19 @@ class Acd(Protocol):
     async def close(self) -> None: ...
 
 
-class AcdService:
-    """Serialises access to the core (it is synchronous, so each `submit` is atomic) and
-    executes its outputs in order."""
+class AcdService(AcdShell):
+    """Serialises access to the core (it is synchronous, so each `submit` is atomic: the
+    core decides before the first await) and executes its outputs in order."""
 
     def __init__(self, core: AcdCore, clock: Clock) -> None:
+        super().__init__(clock)
         self.core = core
-        self._clock = clock
-        self._timers: dict[str, asyncio.TimerHandle] = {}
-        self.on_offer: OfferHandler | None = None
-        self.on_offer_withdrawn: WithdrawHandler | None = None
-        self.on_agent_state: StateHandler | None = None
-        self.on_offer_timed_out: RonaHandler | None = None
-        self.on_overflow: OverflowHandler | None = None
-        self.on_call_moved: MovedHandler | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, message: m.Input) -> list[m.Output]:
         """Feed one input to the core and carry out what it decides. Core errors propagate."""
-        return await self.decide(message)
-
-    def decide(self, message: m.Input) -> Coroutine[Any, Any, list[m.Output]]:
-        """Run the core NOW, synchronously (its errors raise here, before any await), and
-        return the execution of its decisions, which the caller must await. Lets a caller
-        change its own state in the same step as the core's decision."""
         outputs: list[m.Output] = self.core.handle(message, self._clock.now())
-        return self._carry_out(outputs)
+        await self._execute(outputs)
+        return outputs
 
     async def agent_view(self, agent_id: AgentId) -> AgentView:
         return self.core.agent_state(agent_id)
@@ -109,75 +102,3 @@ class AcdService:
 
     async def queue_status(self, queue_id: QueueId) -> QueueStatus:
         return self.core.queue_status(queue_id, self._clock.now())
-
-    async def _carry_out(self, outputs: list[m.Output]) -> list[m.Output]:
-        await self._execute(outputs)
-        return outputs
-
-    async def _execute(self, outputs: list[m.Output]) -> None:
-        for out in outputs:
-            if isinstance(out, m.ScheduleTimer):
-                self._schedule(out.key, out.at)
-            elif isinstance(out, m.CancelTimer):
-                handle = self._timers.pop(out.key, None)
-                if handle is not None:
-                    handle.cancel()
-            else:
-                await self._notify(out)
-
-    async def _notify(self, out: m.Output) -> None:
-        try:
-            if isinstance(out, m.OfferCall):
-                if self.on_offer is not None:
-                    await self.on_offer(out)
-            elif isinstance(out, m.WithdrawOffer):
-                if self.on_offer_withdrawn is not None:
-                    await self.on_offer_withdrawn(out)
-            elif isinstance(out, m.AgentStateChanged):
-                if self.on_agent_state is not None:
-                    await self.on_agent_state(out)
-            elif isinstance(out, m.OfferTimedOut):
-                if self.on_offer_timed_out is not None:
-                    await self.on_offer_timed_out(out)
-            elif isinstance(out, m.CallOverflowed):
-                if self.on_overflow is not None:
-                    await self.on_overflow(out)
-            elif isinstance(out, m.CallMoved):
-                if self.on_call_moved is not None:
-                    await self.on_call_moved(out)
-            elif isinstance(out, m.AgentSkillUnused):
-                logger.warning(
-                    "agent %s logged in with skills no queue uses: %s",
-                    out.agent_id,
-                    ", ".join(sorted(out.skills)),
-                )
-        except Exception:
-            logger.exception("ACD output handler failed on %r", out)
-
-    def _schedule(self, key: str, at: float) -> None:
-        old = self._timers.pop(key, None)
-        if old is not None:
-            old.cancel()
-        delay = max(0.0, at - self._clock.now())
-        loop = asyncio.get_running_loop()
-        self._timers[key] = loop.call_later(delay, self._fire, key)
-
-    def _fire(self, key: str) -> None:
-        self._timers.pop(key, None)
-        task = asyncio.get_running_loop().create_task(self._fire_async(key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _fire_async(self, key: str) -> None:
-        try:
-            await self.submit(m.TimerFired(key))
-        except Exception:
-            logger.exception("ACD timer %s failed", key)
-
-    async def close(self) -> None:
-        for handle in self._timers.values():
-            handle.cancel()
-        self._timers.clear()
-        for task in list(self._tasks):
-            task.cancel()
-        await stop_tasks(set(self._tasks))

@@ -17,15 +17,9 @@ from typing import Any
 from acd import messages as m
 from acd.model import AgentState, QueueStatus
 from acd.state import AgentView
-from contactcenter.acd_service import (
-    Acd,
-    MovedHandler,
-    OfferHandler,
-    OverflowHandler,
-    RonaHandler,
-    StateHandler,
-    WithdrawHandler,
-)
+from contactcenter.acd_service import Acd
+from contactcenter.acd_shell import AcdShell
+from contactcenter.clock import Clock
 from contactcenter.cluster import Body, Cluster
 from contactcenter.ids import AgentId, CallId, QueueId
 
@@ -53,18 +47,14 @@ def decode_output(body: Body) -> Any:
     return cls(**fields)
 
 
-class ClusterAcd:
-    """An `Acd` for one node of a cluster, around the shared-queue ACD (SharedAcdService)."""
+class ClusterAcd(AcdShell):
+    """An `Acd` for one node of a cluster, around the shared-queue ACD (SharedAcdService). Its
+    own handlers (AcdShell's, set by the app) run the outputs routed to this node."""
 
-    def __init__(self, shared: Acd, cluster: Cluster) -> None:
+    def __init__(self, shared: Acd, cluster: Cluster, clock: Clock) -> None:
+        super().__init__(clock)
         self._shared = shared
         self._cluster = cluster
-        self.on_offer: OfferHandler | None = None
-        self.on_offer_withdrawn: WithdrawHandler | None = None
-        self.on_agent_state: StateHandler | None = None
-        self.on_offer_timed_out: RonaHandler | None = None
-        self.on_overflow: OverflowHandler | None = None
-        self.on_call_moved: MovedHandler | None = None
         shared.on_offer = self._route
         shared.on_offer_withdrawn = self._route
         shared.on_agent_state = self._route
@@ -114,21 +104,5 @@ class ClusterAcd:
         return True
 
     async def handle(self, out: Any) -> None:
-        """Run this node's handler of the output (the shell's handlers, as AcdService's)."""
-        handler: Any
-        if isinstance(out, m.OfferCall):
-            handler = self.on_offer
-        elif isinstance(out, m.WithdrawOffer):
-            handler = self.on_offer_withdrawn
-        elif isinstance(out, m.AgentStateChanged):
-            handler = self.on_agent_state
-        elif isinstance(out, m.OfferTimedOut):
-            handler = self.on_offer_timed_out
-        elif isinstance(out, m.CallOverflowed):
-            handler = self.on_overflow
-        elif isinstance(out, m.CallMoved):
-            handler = self.on_call_moved
-        else:
-            return
-        if handler is not None:
-            await handler(out)
+        """Run this node's handler of the output."""
+        await self._notify(out)

@@ -46,7 +46,7 @@ def build_acd(settings: Settings, clock: Clock) -> RoutingBackend:
     store = RedisSharedQueues(settings.redis_url, prefix=settings.redis_prefix + "acd:")
     shared = SharedAcdService(store, queues, clock, site_tz=settings.site_tz())
     cluster = Cluster(settings.redis_url, settings.redis_prefix)
-    acd = ClusterAcd(shared, cluster)
+    acd = ClusterAcd(shared, cluster, clock)
 
     async def close() -> None:
         await acd.close()

@@ -57,10 +57,9 @@ by a failed operation, and the caller keeps its call (still on its channel) to s
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from acd import messages as m
@@ -70,6 +69,7 @@ from acd.model import AgentState
 from acd.model import QueueConfig as QueueConfig
 from acd.routing import step_of
 from acd.state import offer_timer_key, wrapup_timer_key
+from contactcenter.acd_shell import AcdShell
 from contactcenter.clock import Clock
 from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.sharedqueue import acd_mapping as mp
@@ -81,7 +81,6 @@ from contactcenter.sharedqueue.ports import (
     QueueCall,
     SharedQueues,
 )
-from contactcenter.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -92,20 +91,13 @@ WITHDRAWN_CALLER_LEFT = "caller_left"
 WITHDRAWN_AGENT_LOGOUT = "agent_logout"
 WITHDRAWN_ANSWERED_ELSEWHERE = "answered_elsewhere"
 
-OfferHandler = Callable[[m.OfferCall], Awaitable[None]]
-WithdrawHandler = Callable[[m.WithdrawOffer], Awaitable[None]]
-StateHandler = Callable[[m.AgentStateChanged], Awaitable[None]]
-RonaHandler = Callable[[m.OfferTimedOut], Awaitable[None]]
-OverflowHandler = Callable[[m.CallOverflowed], Awaitable[None]]
-MovedHandler = Callable[[m.CallMoved], Awaitable[None]]
-
 
 def check_supported(queues: Mapping[QueueId, QueueConfig]) -> None:
     """Raise UnknownQueue for an overflow or lending queue that is not configured."""
     mp.check_supported(queues)
 
 
-class SharedAcdService(SharedAcdMoves):
+class SharedAcdService(SharedAcdMoves, AcdShell):
     def __init__(
         self,
         shared: SharedQueues,
@@ -118,21 +110,13 @@ class SharedAcdService(SharedAcdMoves):
         """`rng` draws the "weighted_random" variates (as AcdCore's `rng`); `site_tz` says
         when a day starts for "least_calls" (default UTC)."""
         mp.check_supported(queues)
+        AcdShell.__init__(self, clock)
         self.shared = shared
         self._queues = dict(queues)
-        self._clock = clock
         self._rng = rng if rng is not None else random.Random(0)
         self._tz = site_tz if site_tz is not None else ZoneInfo("UTC")
         self._used_skills = frozenset().union(*(q.skills for q in self._queues.values()))
-        self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
         self._configured = False
-        self.on_offer: OfferHandler | None = None
-        self.on_offer_withdrawn: WithdrawHandler | None = None
-        self.on_agent_state: StateHandler | None = None
-        self.on_offer_timed_out: RonaHandler | None = None
-        self.on_overflow: OverflowHandler | None = None
-        self.on_call_moved: MovedHandler | None = None
 
     # --- the AcdService interface ----------------------------------------------------------
 
@@ -159,14 +143,6 @@ class SharedAcdService(SharedAcdMoves):
 
     async def agent_status(self, agent_id: AgentId) -> AgentStatus | None:
         return await self.shared.agent(agent_id)
-
-    async def close(self) -> None:
-        for handle in self._timers.values():
-            handle.cancel()
-        self._timers.clear()
-        for task in list(self._tasks):
-            task.cancel()
-        await stop_tasks(set(self._tasks))
 
     # --- inputs ----------------------------------------------------------------------------
 
@@ -413,52 +389,3 @@ class SharedAcdService(SharedAcdMoves):
         else:
             out.append(self._state(agent_id, AgentState.NOT_READY, now, reason=RONA_REASON))
         return out + await self._route_calls([call_id, *got.released], now)
-
-    # --- outputs (as AcdService) -----------------------------------------------------------
-
-    async def _execute(self, outputs: list[m.Output]) -> None:
-        for out in outputs:
-            if isinstance(out, m.ScheduleTimer):
-                self._schedule(out.key, out.at)
-            elif isinstance(out, m.CancelTimer):
-                handle = self._timers.pop(out.key, None)
-                if handle is not None:
-                    handle.cancel()
-            else:
-                await self._notify(out)
-
-    async def _notify(self, out: m.Output) -> None:
-        handlers: dict[type, Callable[[m.Output], Awaitable[None]] | None] = {
-            m.OfferCall: self.on_offer,  # type: ignore[dict-item]
-            m.WithdrawOffer: self.on_offer_withdrawn,  # type: ignore[dict-item]
-            m.AgentStateChanged: self.on_agent_state,  # type: ignore[dict-item]
-            m.OfferTimedOut: self.on_offer_timed_out,  # type: ignore[dict-item]
-            m.CallOverflowed: self.on_overflow,  # type: ignore[dict-item]
-            m.CallMoved: self.on_call_moved,  # type: ignore[dict-item]
-        }
-        handler = handlers.get(type(out))
-        if handler is None:
-            return
-        try:
-            await handler(out)
-        except Exception:
-            logger.exception("shared ACD output handler failed on %r", out)
-
-    def _schedule(self, key: str, at: float) -> None:
-        old = self._timers.pop(key, None)
-        if old is not None:
-            old.cancel()
-        delay = max(0.0, at - self._clock.now())
-        self._timers[key] = asyncio.get_running_loop().call_later(delay, self._fire, key)
-
-    def _fire(self, key: str) -> None:
-        self._timers.pop(key, None)
-        task = asyncio.get_running_loop().create_task(self._fire_async(key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _fire_async(self, key: str) -> None:
-        try:
-            await self.submit(m.TimerFired(key))
-        except Exception:
-            logger.exception("shared ACD timer %s failed", key)
