@@ -10,19 +10,24 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from acd import messages as m
 from contactcenter.acd_service import Acd
 from contactcenter.bus import EventBus
 from contactcenter.clock import Clock
 from contactcenter.errors import Forbidden, InvalidRequest, NotFound
+from contactcenter.events import CallEnded
 from contactcenter.history_writer import HistoryWriter
 from contactcenter.ids import AgentId, CallId
 from contactcenter.live_call import AgentDirectory, AgentNotifier, LiveCall, Phase
 from contactcenter.ports import CallControl, CallRepository, CustomerRepository, LiveState
-from contactcenter.records import CallEvent, CallRecord, CallUpdate
+from contactcenter.records import CallEvent, CallRecord, CallUpdate, Outcome
 from contactcenter.screenpop import call_json
 from contactcenter.settings import QueueSettings, Settings
 
 logger = logging.getLogger(__name__)
+
+# How many past calls a screen pop carries.
+HISTORY_IN_POP = 10
 
 
 class CallServiceBase:
@@ -152,6 +157,35 @@ class CallServiceBase:
 
     def _update(self, call_id: CallId, **fields: object) -> None:
         self._writer.write(CallUpdate(call_id, fields))
+
+    async def _finish(
+        self,
+        live: LiveCall,
+        outcome: Outcome,
+        now: float,
+        cause: str | None,
+        **extra: float | None,
+    ) -> None:
+        rec = live.record
+        live.phase = Phase.ENDED
+        live.released.set()
+        rec.ended_at = now
+        rec.outcome = outcome
+        rec.hangup_cause = cause
+        self._update(rec.id, ended_at=now, outcome=outcome, hangup_cause=cause, **extra)
+        await self._event(rec.id, "ended", outcome=outcome.value, cause=cause)
+        self.active.pop(rec.id, None)
+        self._remember(rec)
+        logger.info("call ended call_id=%s outcome=%s agent_id=%s", rec.id, outcome, rec.agent_id)
+        agent_id = rec.agent_id
+        if agent_id is not None:
+            # The agent had accepted the call: free them, whether or not it was connected.
+            await self._live.release_agent(agent_id, rec.id)
+            if rec.answered_at is not None:
+                self._agents.call_handled(agent_id)
+            await self._acd.submit(m.CallFinished(rec.id, agent_id))
+            await self._notifier.to_agent(agent_id, "call.ended", self.ended_payload(rec))
+        await self._bus.publish(CallEnded(rec.id, agent_id, rec.queue_id, outcome.value, now))
 
     async def _finish_connected(self, live: LiveCall, now: float, cause: str | None) -> None:
         """A connected call ends (implemented by CallService)."""

@@ -14,21 +14,20 @@ from typing import Any
 from acd import messages as m
 from acd.errors import AcdError
 from acd.model import AgentState, QueueStatus
-from contactcenter.call_transfers import CONSULT, CallTransfers
+from contactcenter.call_base import HISTORY_IN_POP
+from contactcenter.call_outbound import CallOutbound
+from contactcenter.call_transfers import CONSULT
 from contactcenter.clock import utc_day
 from contactcenter.errors import InvalidRequest, NotFound, TelephonyError
 from contactcenter.events import (
     CallAnswered,
-    CallbackRequested,
     CallConnected,
-    CallEnded,
     CallHungUp,
     CallOffered,
     CallOfferWithdrawn,
     CallQueued,
-    OriginateFinished,
 )
-from contactcenter.ids import AgentId, CallId, CampaignId, QueueId
+from contactcenter.ids import AgentId, CallId, QueueId
 from contactcenter.live_call import (
     AgentDirectory,
     AgentNotifier,
@@ -38,12 +37,13 @@ from contactcenter.live_call import (
     TransferKind,
     TransferMode,
 )
-from contactcenter.ports import OriginateRequest, WaitingCall
+from contactcenter.ports import WaitingCall
 from contactcenter.records import CallRecord, CallUpdate, Direction, Outcome
 from contactcenter.screenpop import call_json, customer_json
 
 __all__ = [
     "CONSULT",
+    "HISTORY_IN_POP",
     "AgentDirectory",
     "AgentNotifier",
     "CallService",
@@ -56,14 +56,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-HISTORY_IN_POP = 10
 # The Not Ready reason of an agent whose accepted call could not be connected.
 CONNECT_FAILED = "connect_failed"
 
 
-class CallService(CallTransfers):
+class CallService(CallOutbound):
     """The life of a call (see the module docstring); its parts: call_base.py,
-    call_controls.py, call_transfers.py."""
+    call_controls.py, call_transfers.py, call_outbound.py."""
 
     # --- arrival and queueing (driven by the FastAGI inbound handler) -----------------------
 
@@ -171,19 +170,6 @@ class CallService(CallTransfers):
             call_id, "queue_closed", queue=queue_id, reason=status.reason, action=action
         )
         await self._finish(live, outcome, self._clock.now(), f"queue {status.reason}")
-
-    async def fail(self, call_id: CallId, reason: str) -> None:
-        """The safety net: the call could not be handled; record it as failed."""
-        live = self.active.get(call_id)
-        if live is None or live.phase is Phase.ENDED:
-            return
-        rec = live.record
-        queued = live.phase is Phase.QUEUED
-        live.phase = Phase.ENDED
-        if queued and rec.queue_id is not None:
-            await self._live.remove_waiting(rec.queue_id, call_id)
-            await self._acd.submit(m.RemoveCall(call_id))
-        await self._finish(live, Outcome.FAILED, self._clock.now(), reason)
 
     # --- ACD outputs ----------------------------------------------------------------------
 
@@ -427,160 +413,6 @@ class CallService(CallTransfers):
         rec = self.record_of(call_id)
         return None if rec is None else self.ended_payload(rec)
 
-    # --- waiting callers: position, estimated wait, callback ------------------------------
-
-    async def position(self, call_id: CallId) -> int | None:
-        """1-based place of a waiting call in its queue's routing order (None: not waiting)."""
-        live = self.active.get(call_id)
-        if live is None or live.phase is not Phase.QUEUED or live.record.queue_id is None:
-            return None
-        return await self._acd.position(call_id)
-
-    async def estimated_wait_s(self, call_id: CallId) -> float | None:
-        """The ACD's estimate of the remaining wait, when the ACD offers one."""
-        return await self._acd.estimated_wait_s(call_id)
-
-    async def request_callback(self, call_id: CallId) -> bool:
-        """A waiting caller pressed 1 for a callback: they leave the queue, the call ends with
-        outcome callback_requested, and CallbackRequested goes on the bus. False if the call
-        is no longer waiting (an agent took it meanwhile)."""
-        live = self.active.get(call_id)
-        if live is None or live.phase is not Phase.QUEUED:
-            return False
-        rec = live.record
-        now = self._clock.now()
-        live.phase = Phase.ENDED
-        queue_id = rec.queue_id
-        if queue_id is not None:
-            await self._live.remove_waiting(queue_id, call_id)
-            await self._acd.submit(m.RemoveCall(call_id))
-            if rec.queued_at is not None:
-                await self._live.incr(queue_id, utc_day(rec.queued_at), "callback_requested")
-        wait = now - rec.queued_at if rec.queued_at is not None else None
-        await self._event(call_id, "callback_requested", number=rec.caller_number)
-        await self._finish(live, Outcome.CALLBACK_REQUESTED, now, "callback requested", wait_s=wait)
-        await self._bus.publish(CallbackRequested(call_id, rec.caller_number, queue_id, now))
-        return True
-
-    # --- outbound -------------------------------------------------------------------------
-
-    async def originate(
-        self, request: OriginateRequest, campaign_id: CampaignId | None = None
-    ) -> CallRecord:
-        """Dial out (dialer, scheduled callbacks). The call's row is written at once; its
-        outcome follows as one OriginateFinished on the bus. An answered person then arrives
-        over FastAGI `outbound` (see `outbound_answered`) and waits for an agent in
-        `request.queue_id`."""
-        now = self._clock.now()
-        default_cid = self._settings.calls.outbound_caller_id
-        if request.caller_id_number is None and default_cid:
-            request = replace(request, caller_id_number=default_cid)
-        rec = CallRecord(
-            id=request.call_id,
-            direction=Direction.OUTBOUND,
-            arrived_at=now,
-            caller_number=request.caller_id_number,
-            dialed_number=request.number,
-            campaign_id=campaign_id,
-            queue_id=request.queue_id,
-        )
-        if request.number:
-            customer = await self._customers.find_by_phone(request.number)
-            if customer is not None:
-                rec.customer_id = customer.id
-        self._writer.write(replace(rec))
-        live = LiveCall(rec, None, [], phase=Phase.DIALING)
-        self.active[rec.id] = live
-        await self._event(
-            rec.id, "dialing", number=request.number, amd=request.amd, timeout_s=request.timeout_s
-        )
-        try:
-            await self._control.originate(request)
-        except TelephonyError as exc:
-            logger.warning("originate refused call_id=%s: %s", rec.id, exc)
-            await self._bus.publish(
-                OriginateFinished(rec.id, Outcome.FAILED.value, str(exc), None, None, now)
-            )
-        return rec
-
-    async def on_originate_finished(self, event: OriginateFinished) -> None:
-        live = self.active.get(event.call_id)
-        if live is None:
-            return
-        await self._event(
-            event.call_id,
-            "dial_finished",
-            outcome=event.outcome,
-            cause=event.cause,
-            amd_status=event.amd_status,
-            amd_cause=event.amd_cause,
-        )
-        if event.outcome == Outcome.ANSWERED_HUMAN.value:
-            if live.phase is Phase.DIALING:
-                live.phase = Phase.IVR
-            return
-        agent_first = live.phase is Phase.CONNECTING and live.callback is not None
-        if live.phase is not Phase.DIALING and not agent_first:
-            return  # the outbound FastAGI session already took the call
-        await self._finish(live, Outcome(event.outcome), event.at, event.cause)
-
-    def outbound_answered(self, call_id: CallId) -> LiveCall | None:
-        """The FastAGI `outbound` session of an originated call started (AMD let it through)."""
-        live = self.active.get(call_id)
-        if live is None or live.record.direction is not Direction.OUTBOUND:
-            return None
-        if live.phase is Phase.DIALING:
-            live.phase = Phase.IVR
-        return live if live.phase is Phase.IVR else None
-
-    # --- callbacks: a reservation waits its turn, then is dialled (callback_dialer.py) ------
-
-    async def reserve(self, rec: CallRecord, place_at: float, callback: dict[str, Any]) -> None:
-        """A callback waits in its queue at `place_at` as an ordinary call of the ACD with no
-        PBX channel: not a caller on the line, so not listed as waiting nor counted as offered
-        (docs/metrics.md). When an agent accepts it, `dial_callback` dials it."""
-        customer = await self._customers.get(rec.customer_id) if rec.customer_id else None
-        if customer is None and rec.dialed_number:
-            customer = await self._customers.find_by_phone(rec.dialed_number)
-        rec.customer_id = customer.id if customer is not None else None
-        history = await self._calls.history(customer.id, HISTORY_IN_POP) if customer else []
-        self._writer.write(replace(rec))
-        self.active[rec.id] = LiveCall(rec, customer, history, Phase.QUEUED, place_at=place_at)
-        self.active[rec.id].callback = callback
-        await self._event(rec.id, "queued", queue=rec.queue_id, place_at=place_at)
-        queue_id = QueueId(rec.queue_id or self._settings.default_queue)
-        await self._acd.submit(m.EnqueueCall(rec.id, queue_id, rec.priority, place_at))
-
-    async def dial_reserved(
-        self, live: LiveCall, request: OriginateRequest, agent_endpoint: str | None
-    ) -> None:
-        """Dial an accepted callback: agent first (`agent_endpoint`: it rings, then the customer;
-        TelephonyError if it does not answer), or caller first (the agent waits meanwhile)."""
-        rec = live.record
-        await self._event(rec.id, "dialing", number=request.number, amd=request.amd)
-        if agent_endpoint is not None:
-            ring_s = queue.ring_timeout_s if (queue := self._queue_of(rec)) else 20.0
-            await self._control.dial_from_agent(request, agent_endpoint, ring_s)
-            return
-        live.phase = Phase.DIALING
-        try:
-            await self._control.originate(request)
-        except TelephonyError as exc:
-            now = self._clock.now()
-            await self._bus.publish(OriginateFinished(rec.id, "failed", str(exc), None, None, now))
-
-    async def connect_kept(self, live: LiveCall) -> None:
-        """Caller first: the customer answered (a person); connect them to the kept agent."""
-        rec = live.record
-        endpoint = self._agents.endpoint_of(rec.agent_id) if rec.agent_id else None
-        live.phase = Phase.CONNECTING
-        try:
-            ring_s = queue.ring_timeout_s if (queue := self._queue_of(rec)) else 20.0
-            await self._control.connect_to_agent(rec.id, endpoint or "", ring_s)
-        except TelephonyError as exc:
-            await self.fail(rec.id, f"connect failed: {exc}")
-        live.released.set()
-
     # --- telephony events -----------------------------------------------------------------
 
     async def on_connected(self, event: CallConnected) -> None:
@@ -687,35 +519,6 @@ class CallService(CallTransfers):
             await self._event(rec.id, "spy_stopped", supervisor=live.spy[0], mode=live.spy[1])
             live.spy = None
         await self._finish(live, outcome, now, cause, talk_s=rec.talk_s)
-
-    async def _finish(
-        self,
-        live: LiveCall,
-        outcome: Outcome,
-        now: float,
-        cause: str | None,
-        **extra: float | None,
-    ) -> None:
-        rec = live.record
-        live.phase = Phase.ENDED
-        live.released.set()
-        rec.ended_at = now
-        rec.outcome = outcome
-        rec.hangup_cause = cause
-        self._update(rec.id, ended_at=now, outcome=outcome, hangup_cause=cause, **extra)
-        await self._event(rec.id, "ended", outcome=outcome.value, cause=cause)
-        self.active.pop(rec.id, None)
-        self._remember(rec)
-        logger.info("call ended call_id=%s outcome=%s agent_id=%s", rec.id, outcome, rec.agent_id)
-        agent_id = rec.agent_id
-        if agent_id is not None:
-            # The agent had accepted the call: free them, whether or not it was connected.
-            await self._live.release_agent(agent_id, rec.id)
-            if rec.answered_at is not None:
-                self._agents.call_handled(agent_id)
-            await self._acd.submit(m.CallFinished(rec.id, agent_id))
-            await self._notifier.to_agent(agent_id, "call.ended", self.ended_payload(rec))
-        await self._bus.publish(CallEnded(rec.id, agent_id, rec.queue_id, outcome.value, now))
 
     async def wrap_finished(self, agent_id: AgentId, at: float) -> bool:
         """The agent left wrap-up: the after-call work time goes on their last call. False
