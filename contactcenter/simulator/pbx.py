@@ -23,13 +23,11 @@ from contactcenter.simulator import frames
 from contactcenter.simulator.agi_commands import AgiTiming
 from contactcenter.simulator.ami_server import AmiClientSession, AmiServer
 from contactcenter.simulator.call import CallSettings, SimulatedCall
-from contactcenter.simulator.callback_leg import CALLBACK_CONTEXT, run_agent_first
-from contactcenter.simulator.channels import Channel, ChannelFactory, ChannelState
-from contactcenter.simulator.dialplan import run_call, run_outbound_call
+from contactcenter.simulator.channels import Channel, ChannelFactory
+from contactcenter.simulator.dialplan import run_call
+from contactcenter.simulator.originate import run_originate
 from contactcenter.simulator.outbound import (
     AMD_RESULTS,
-    KNOWN_TECHS,
-    REASONS,
     AmdVerdict,
     Callee,
 )
@@ -421,173 +419,9 @@ class SimulatedPbx:
 
     def originate(self, client: AmiClientSession, msg: AmiMessage) -> None:
         client.send(_ack(msg, "Originate successfully queued"))
-        task = asyncio.ensure_future(self._originate(msg))
+        task = asyncio.ensure_future(run_originate(self, msg))
         self._calls.add(task)
         task.add_done_callback(self._calls.discard)
-
-    async def _originate(self, msg: AmiMessage) -> None:
-        channel = msg.get("Channel") or ""
-        action_id = msg.action_id
-        cid_name, cid_num = _caller_id(msg.get("CallerID") or "")
-        application = msg.get("Application")
-        target = None if application else (msg.get("Context") or "", msg.get("Exten") or "s")
-        app = (application, msg.get("Data") or "") if application else None
-        tech, _, resource = channel.partition("/")
-        if tech not in KNOWN_TECHS or not resource:
-            self.emit(
-                frames.originate_response(
-                    action_id, False, channel, 0, "<unknown>", cid_num, cid_name,
-                    application=app, target=target,
-                )
-            )  # fmt: skip
-            return
-        if app is not None and app[0].lower() == "chanspy":
-            await self._originate_spy(msg, channel, cid_num, cid_name, app)
-            return
-        if target is not None and target[0] == CALLBACK_CONTEXT:
-            caller_id = (cid_num, cid_name)
-            await run_agent_first(self, msg, channel, caller_id, _variables(msg), next(self._seq))
-            return
-        if target is not None and target[0] != "cc-outbound":
-            await self._originate_leg(msg, channel, cid_num, cid_name, target)
-            return
-        number = resource.partition("@")[0]
-        callee = self.callees.get(number, Callee("invalid"))
-        if callee.behaviour in REASONS:
-            await self._originate_failure(msg, channel, callee, cid_num, cid_name, target)
-            return
-        await asyncio.sleep(callee.answer_delay_s)
-        variables = _variables(msg)
-        chan = self.factory.originated(
-            channel, cid_num, cid_name, msg.get("ChannelId"), target[0] if target else "", "s"
-        )
-        chan.variables.update(variables)
-        chan.state = ChannelState.UP
-        self.emit(
-            frames.originate_response(
-                action_id, True, chan.name, 4, chan.uniqueid, cid_num, cid_name,
-                application=app, target=target,
-            )
-        )  # fmt: skip
-        seq = next(self._seq)
-        truth = CallTruth(
-            seq=seq,
-            caller_number=number,
-            dnid="s",
-            patience_s=callee.patience_s,
-            talk_s=callee.talk_s,
-            uniqueid=chan.uniqueid,
-            channel=chan.name,
-        )
-        truth.originate_reason = 4
-        self.truth.add(truth)
-        call = SimulatedCall(self, chan, truth, patience_s=callee.patience_s, talk_s=callee.talk_s)
-        self._callee_of[chan.uniqueid] = callee
-        try:
-            await run_outbound_call(call)
-        finally:
-            self._callee_of.pop(chan.uniqueid, None)
-
-    async def _originate_failure(
-        self,
-        msg: AmiMessage,
-        channel: str,
-        callee: Callee,
-        cid_num: str | None,
-        cid_name: str | None,
-        target: tuple[str, str] | None,
-    ) -> None:
-        reason, cause = REASONS[callee.behaviour]
-        if callee.behaviour == "noanswer":
-            try:
-                timeout_s = int(msg.get("Timeout") or "30000") / 1000
-            except ValueError:
-                timeout_s = 30.0
-            await asyncio.sleep(timeout_s)
-        else:
-            await asyncio.sleep(callee.answer_delay_s)
-        self.emit(
-            frames.originate_response(
-                msg.action_id, False, channel, reason, "<unknown>", cid_num, cid_name,
-                target=target,
-            )
-        )  # fmt: skip
-        if reason != 0:
-            leg = self.factory.originated(channel, cid_num, cid_name, None, "", "")
-            self.emit(frames.hangup(leg, cause))
-        seq = next(self._seq)
-        truth = CallTruth(seq=seq, caller_number=channel, dnid="s", channel=channel)
-        truth.originate_reason = reason
-        truth.outcome = callee.behaviour
-        self.truth.add(truth)
-
-    async def _originate_leg(
-        self,
-        msg: AmiMessage,
-        endpoint: str,
-        cid_num: str | None,
-        cid_name: str | None,
-        target: tuple[str, str],
-    ) -> None:
-        """A phone (an agent's, for a consultation) rung into a context: it answers as the
-        simulated phones do (or never, if silent: Reason 3 after the Timeout)."""
-        leg = self.factory.originated(endpoint, cid_num, cid_name, msg.get("ChannelId"), *target)
-        self.emit(frames.newchannel(leg))
-        if not self.phone_answers(endpoint):
-            try:
-                timeout_s = int(msg.get("Timeout") or "30000") / 1000
-            except ValueError:
-                timeout_s = 30.0
-            await asyncio.sleep(timeout_s)
-            self.emit(
-                frames.originate_response(
-                    msg.action_id, False, endpoint, 3, "<unknown>", cid_num, cid_name,
-                    target=target,
-                )
-            )  # fmt: skip
-            self.emit(frames.hangup(leg, 19))
-            return
-        await asyncio.sleep(self.settings.phone_answer_delay_s)
-        leg.state = ChannelState.UP
-        self.emit(frames.newstate(leg))
-        self._free[leg.name] = leg
-        self.emit(
-            frames.originate_response(
-                msg.action_id, True, leg.name, 4, leg.uniqueid, cid_num, cid_name, target=target
-            )
-        )
-        leg.application, leg.app_data = "Wait", "3600"
-        self.emit(frames.newexten(leg, "Wait", "3600"))
-
-    async def _originate_spy(
-        self,
-        msg: AmiMessage,
-        endpoint: str,
-        cid_num: str | None,
-        cid_name: str | None,
-        app: tuple[str, str],
-    ) -> None:
-        """The supervisor's phone answers and runs ChanSpy(<channel prefix>,<options>)."""
-        spyer = self.factory.originated(endpoint, cid_num, cid_name, None, "", "")
-        self.emit(frames.dial_begin_originate(spyer, endpoint.partition("/")[2]))
-        await asyncio.sleep(self.settings.phone_answer_delay_s)
-        spyer.state = ChannelState.UP
-        self.emit(frames.dial_end_originate(spyer, "ANSWER"))
-        self.emit(
-            frames.originate_response(
-                msg.action_id, True, spyer.name, 4, spyer.uniqueid, cid_num, cid_name,
-                application=app,
-            )
-        )  # fmt: skip
-        spyer.application, spyer.app_data = app
-        prefix = app[1].partition(",")[0]
-        spyee = next((c for c, call in self._channels.values() if c.name.startswith(prefix)), None)
-        self._spies[spyer.name] = (spyer, spyee)
-        if spyee is not None:
-            self.emit(frames.chanspy("ChanSpyStart", spyer, spyee))
-            call = self._call_of(spyee)
-            if call is not None:
-                call.truth.spied_by.append(f"{endpoint}:{app[1].partition(',')[2]}")
 
     def amd_verdict(self, call: SimulatedCall) -> AmdVerdict:
         callee = self._callee_of.get(call.channel.uniqueid, Callee())
@@ -600,24 +434,4 @@ def _ack(msg: AmiMessage, message: str) -> list[tuple[str, str]]:
     if msg.action_id is not None:
         out.append(("ActionID", msg.action_id))
     out.append(("Message", message))
-    return out
-
-
-def _caller_id(text: str) -> tuple[str | None, str | None]:
-    """`"Campaign 7" <5559000>` -> ("Campaign 7", "5559000")."""
-    text = text.strip()
-    if "<" in text and text.endswith(">"):
-        name, _, num = text[:-1].partition("<")
-        return name.strip().strip('"') or None, num.strip() or None
-    return None, text or None
-
-
-def _variables(msg: AmiMessage) -> dict[str, str]:
-    """Originate `Variable:` lines (several, or one with comma-separated pairs)."""
-    out: dict[str, str] = {}
-    for line in msg.get_all("Variable"):
-        for pair in line.split(","):
-            key, sep, value = pair.partition("=")
-            if sep and key.strip():
-                out[key.strip()] = value
     return out
