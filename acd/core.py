@@ -56,11 +56,11 @@ import itertools
 import random
 from collections import deque
 from collections.abc import Mapping
-from datetime import datetime, time, timedelta
 from typing import assert_never
 from zoneinfo import ZoneInfo
 
 from acd import messages as m
+from acd.dispatch import AcdDispatch
 from acd.errors import (
     CallNotWaiting,
     InvalidPenalty,
@@ -73,43 +73,53 @@ from acd.errors import (
 from acd.index import LazyHeap
 from acd.model import DEFAULT_SKILL_LEVEL, MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, AgentState
 from acd.model import QueueConfig as QueueConfig
-from acd.queries import AcdQueries
-from acd.routing import QueuePolicy, band_of, call_key, effective_priority, step_of
-from acd.state import Agent as _Agent
+from acd.routing import QueuePolicy, band_of, call_key, step_of
 from acd.state import (
+    EWT_MAX_ANSWERS,
+    LOGIN_REASON,
+    RONA_LIMIT_REASON,
+    RONA_REASON,
+    TIMER_SLACK_S,
+    WITHDRAWN_AGENT_LOGOUT,
+    WITHDRAWN_ANSWERED_ELSEWHERE,
+    WITHDRAWN_CALLER_LEFT,
+    WITHDRAWN_MOVED,
+    WITHDRAWN_OVERFLOW,
+    WITHDRAWN_RONA,
     AgentEntry,
     AgentView,
     CallEntry,
     Timer,
-    overflow_timer_key,
     some,
     widen_timer_key,
 )
+from acd.state import Agent as _Agent
 from acd.state import Call as _Call
 from acd.state import offer_timer_key as offer_timer_key
 from acd.state import wrapup_timer_key as wrapup_timer_key
 from contactcenter.ids import AgentId, CallId, QueueId
 
-__all__ = ["AcdCore", "AgentView", "offer_timer_key", "widen_timer_key", "wrapup_timer_key"]
+__all__ = [
+    "EWT_MAX_ANSWERS",
+    "LOGIN_REASON",
+    "RONA_LIMIT_REASON",
+    "RONA_REASON",
+    "TIMER_SLACK_S",
+    "WITHDRAWN_AGENT_LOGOUT",
+    "WITHDRAWN_ANSWERED_ELSEWHERE",
+    "WITHDRAWN_CALLER_LEFT",
+    "WITHDRAWN_MOVED",
+    "WITHDRAWN_OVERFLOW",
+    "WITHDRAWN_RONA",
+    "AcdCore",
+    "AgentView",
+    "offer_timer_key",
+    "widen_timer_key",
+    "wrapup_timer_key",
+]
 
-TIMER_SLACK_S = 1.0
-LOGIN_REASON = "login"
-RONA_REASON = "rona"
-RONA_LIMIT_REASON = "rona_limit"
-WITHDRAWN_RONA = "rona"
-WITHDRAWN_CALLER_LEFT = "caller_left"
-WITHDRAWN_AGENT_LOGOUT = "agent_logout"
-WITHDRAWN_ANSWERED_ELSEWHERE = "answered_elsewhere"
-WITHDRAWN_OVERFLOW = "overflow"
-WITHDRAWN_MOVED = "moved"
-# Estimated wait: answers remembered per queue (the window is also bounded by time).
-EWT_MAX_ANSWERS = 200
 
-# (queue's best call's global key, queue, call step, agent's queue (borrowing), agent band)
-_Pick = tuple[tuple[float, float, int], QueueId, int, QueueId, int]
-
-
-class AcdCore(AcdQueries):
+class AcdCore(AcdDispatch):
     def __init__(
         self,
         queues: Mapping[QueueId, QueueConfig],
@@ -417,249 +427,6 @@ class AcdCore(AcdQueries):
         self._timers[key] = Timer("wrapup", now + wrapup_s, agent.id)
         self._set_state(agent, AgentState.WRAP_UP, now, out, call_id=msg.call_id)
         out.append(m.ScheduleTimer(key, now + wrapup_s))
-
-    def _timer_fired(self, msg: m.TimerFired, now: float, out: list[m.Output]) -> None:
-        timer = self._timers.get(msg.key)
-        if timer is None or now + TIMER_SLACK_S < timer.at:
-            return
-        del self._timers[msg.key]
-        if timer.kind == "widen":
-            call = self._calls[some(timer.call_id)]
-            call.step = timer.step
-            if not call.offers:
-                self._push_call(call)
-            self._schedule_widen(call, out)
-            return
-        if timer.kind == "overflow":
-            self._overflow(self._calls[some(timer.call_id)], now, out)
-            return
-        agent = self._agents[some(timer.agent_id)]
-        if timer.kind == "wrapup":
-            self._make_ready(agent, now, out)
-            return
-        call = self._calls[some(timer.call_id)]
-        self._withdraw(call, agent, WITHDRAWN_RONA, out, cancel_timer=False)
-        out.append(m.OfferTimedOut(call.id, agent.id, now))
-        if call.target == agent.id:
-            call.target = None  # a directed call the agent let ring becomes an ordinary one
-        agent.ronas += 1
-        limit = self._queues[call.queue_id].max_consecutive_rona
-        if limit and agent.ronas >= limit:
-            self._unserve(agent)
-            self._set_state(agent, AgentState.LOGGED_OUT, now, out, reason=RONA_LIMIT_REASON)
-        else:
-            self._set_state(agent, AgentState.NOT_READY, now, out, reason=RONA_REASON)
-        if not call.offers:
-            self._push_call(call)
-
-    def _schedule_widen(self, call: _Call, out: list[m.Output]) -> None:
-        widen = self._queues[call.queue_id].widen
-        if call.step < len(widen):
-            key = widen_timer_key(call.id, call.step + 1)
-            at = call.entered_at + widen[call.step].after_s
-            self._timers[key] = Timer("widen", at, call_id=call.id, step=call.step + 1)
-            out.append(m.ScheduleTimer(key, at))
-
-    def _schedule_overflow(self, call: _Call, out: list[m.Output]) -> None:
-        q = self._queues[call.queue_id]
-        if q.overflow_after_s is not None:
-            key, at = overflow_timer_key(call.id), call.entered_at + q.overflow_after_s
-            self._timers[key] = Timer("overflow", at, call_id=call.id)
-            out.append(m.ScheduleTimer(key, at))
-
-    def _cancel_call_timers(self, call: _Call, out: list[m.Output]) -> None:
-        q = self._queues[call.queue_id]
-        if not q.widen and q.overflow_after_s is None:
-            return
-        for key in (widen_timer_key(call.id, call.step + 1), overflow_timer_key(call.id)):
-            if self._timers.pop(key, None) is not None:
-                out.append(m.CancelTimer(key))
-
-    def _overflow(self, call: _Call, now: float, out: list[m.Output]) -> None:
-        for agent_id in tuple(call.offers):
-            agent = self._agents[agent_id]
-            self._withdraw(call, agent, WITHDRAWN_OVERFLOW, out, cancel_timer=True)
-            self._make_ready(agent, now, out, keep_place=True)
-        self._cancel_call_timers(call, out)
-        old, new = call.queue_id, some(self._queues[call.queue_id].overflow_queue)
-        del self._members[old][call.id]
-        call.queue_id, call.entered_at, call.step, call.target = new, now, 0, None
-        self._members[new][call.id] = call
-        out.append(m.CallOverflowed(call.id, old, new, now))
-        self._push_call(call)
-        self._schedule_widen(call, out)
-        self._schedule_overflow(call, out)
-        if self._queues[new].overflow_when_ewt_exceeds_s is not None:
-            self._ewt_check.append(call)
-
-    def _overflow_on_ewt(self, now: float, out: list[m.Output]) -> None:
-        """Calls that entered a queue with an EWT rule in this step and still wait un-offered:
-        those whose estimated wait exceeds the limit overflow now (then routing runs again)."""
-        calls, self._ewt_check = self._ewt_check, []
-        moved = False
-        for call in calls:
-            if self._calls.get(call.id) is not call or call.offers or call.target is not None:
-                continue
-            q = self._queues[call.queue_id]
-            limit = q.overflow_when_ewt_exceeds_s
-            if limit is None or q.overflow_queue is None:
-                continue
-            visited = self._ewt_visited.setdefault(call.id, {call.queue_id})
-            if q.overflow_queue in visited:
-                continue  # went round a cycle of estimate overflows within one input: stay
-            ewt = self.estimated_wait_s(call.id, now)
-            if ewt is not None and ewt > limit:
-                visited.add(q.overflow_queue)
-                self._overflow(call, now, out)
-                moved = True
-        if moved:
-            self._dispatch(now, out)
-
-    def _record_outcome(self, q: QueueConfig, now: float, met: bool) -> None:
-        """An answer (met: within the SL threshold) or abandon in the queue, for its SL."""
-        self._outcomes[q.id].append((now, met))
-        counts = self._sl_counts[q.id]
-        counts[0] += met
-        counts[1] += 1
-        if self._borrowers[q.id]:
-            self._dirty.update(self._borrowers[q.id])
-
-    def _new_day(self, now: float) -> None:
-        """A new site-local day: "least_calls" counts restart; READY agents are re-ordered."""
-        local = datetime.fromtimestamp(now, tz=self._site_tz)
-        tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), self._site_tz)
-        first = self._day_end == float("-inf")
-        self._day_end = tomorrow.timestamp()
-        if first:
-            return
-        for agent in self._agents.values():
-            agent.calls = {}
-        for qid, q in self._queues.items():
-            if q.strategy != "least_calls":
-                continue
-            for band, heap in enumerate(self._ready[qid]):
-                fresh: LazyHeap[AgentEntry] = LazyHeap(self._agent_entry_live)
-                for entry in heap:
-                    agent = self._agents[entry[5]]
-                    key = (0.0, agent.idle_since, agent.idle_seq)
-                    agent.keys[qid] = key
-                    fresh.push((entry[0], *key, entry[4], entry[5]))
-                self._ready[qid][band] = fresh
-
-    # --- routing -------------------------------------------------------------------------
-
-    def _dispatch(self, now: float, out: list[m.Output]) -> None:
-        """Offer calls to READY agents until no queue has a call and an acceptable agent. Only
-        queues touched since the last dispatch can have both, so only those are looked at."""
-        while self._dirty_agents:
-            agent = self._agents[self._dirty_agents.pop()]
-            heap = self._directed.get(agent.id)
-            if heap is None or agent.state is not AgentState.READY:
-                continue
-            directed = heap.pop()
-            if heap.peek() is None:
-                del self._directed[agent.id]
-            if directed is not None:
-                self._offer(self._calls[directed[4]], [agent], now, out)
-        dirty = self._dirty
-        while dirty:
-            best: _Pick | None = None
-            for qid in tuple(dirty):
-                pick = self._best_pick(qid, now)
-                if pick is None:
-                    dirty.discard(qid)
-                elif best is None or pick[0] < best[0]:
-                    best = pick
-            if best is None:
-                return
-            _, qid, step, agent_qid, band = best
-            call = self._calls[some(self._waiting[qid][step].pop())[4]]
-            if agent_qid == qid and self._queues[qid].strategy == "ring_all":
-                # Every acceptable READY agent of the lowest penalty rings; the others stay.
-                heaps = self._ready[qid][: step + 1]
-                lowest = min(e[0] for h in heaps if (e := h.peek()) is not None)
-                agents = []
-                for band_heap in heaps:
-                    while (e := band_heap.peek()) is not None and e[0] == lowest:
-                        agents.append(some(band_heap.pop()))
-                agents.sort()
-                self._offer(call, [self._agents[e[5]] for e in agents], now, out)
-                continue
-            entry = some(self._ready[agent_qid][band].pop())
-            if self._queues[agent_qid].strategy in ("round_robin", "weighted_random"):
-                self._policy[agent_qid].picked((entry[1], entry[2], entry[3]))
-            self._offer(call, [self._agents[entry[5]]], now, out)
-
-    def _best_pick(self, qid: QueueId, now: float) -> _Pick | None:
-        """The queue's first call (in its order) that has an acceptable READY agent, and the
-        band of the agent its strategy prefers, or None."""
-        ready, waiting = self._ready[qid], self._waiting[qid]
-        found: tuple[CallEntry, int, int] | None = None
-        if len(ready) == 1:  # no widening: the common case, kept short
-            if ready[0].peek() is not None and (head := waiting[0].peek()) is not None:
-                found = (head, 0, 0)
-        else:
-            best_agent: tuple[AgentEntry, int] | None = None
-            for step, (agents, calls) in enumerate(zip(ready, waiting, strict=True)):
-                top = agents.peek()  # bands 0..step are acceptable to a call at this step
-                if top is not None and (best_agent is None or top < best_agent[0]):
-                    best_agent = (top, step)
-                call = calls.peek()
-                if call is None or best_agent is None:
-                    continue
-                if found is None or call < found[0]:
-                    found = (call, step, best_agent[1])
-        agent_qid = qid
-        if found is None:
-            if not self._queues[qid].borrow_from:
-                return None
-            borrowed = self._borrowed_pick(qid, now)
-            if borrowed is None:
-                return None
-            found, agent_qid = (borrowed[0], borrowed[1], borrowed[3]), borrowed[2]
-        entry = found[0]
-        q = self._queues[qid]
-        if q.priority_aging_per_s <= 0:  # the entry starts with (-priority, enqueued_at, seq)
-            return (entry[0], entry[1], entry[2]), qid, found[1], agent_qid, found[2]
-        c = self._calls[entry[4]]
-        prio = effective_priority(q, c.priority, c.enqueued_at, now)
-        return (-prio, c.enqueued_at, c.seq), qid, found[1], agent_qid, found[2]
-
-    def _borrowed_pick(
-        self, qid: QueueId, now: float
-    ) -> tuple[CallEntry, int, QueueId, int] | None:
-        """The queue's first waiting call, and the best READY agent (lender's order) of a
-        lending queue whose service level is met; None if either is missing."""
-        head: tuple[CallEntry, int] | None = None
-        for step, calls in enumerate(self._waiting[qid]):
-            call = calls.peek()
-            if call is not None and (head is None or call < head[0]):
-                head = (call, step)
-        if head is None:
-            return None
-        best: tuple[AgentEntry, QueueId, int] | None = None
-        for lender in self._queues[qid].borrow_from:
-            if not self.service_level_met(lender, now):
-                continue
-            for band, agents in enumerate(self._ready[lender]):
-                top = agents.peek()
-                if top is not None and (best is None or top < best[0]):
-                    best = (top, lender, band)
-        if best is None:
-            return None
-        return head[0], head[1], best[1], best[2]
-
-    def _offer(self, call: _Call, agents: list[_Agent], now: float, out: list[m.Output]) -> None:
-        call.offers = [a.id for a in agents]
-        call.gen = next(self._seq)
-        at = now + self._queues[call.queue_id].offer_timeout_s
-        for agent in agents:
-            agent.call_queue = call.queue_id
-            key = offer_timer_key(call.id, agent.id)
-            self._timers[key] = Timer("offer", at, agent.id, call.id)
-            out.append(m.OfferCall(call.id, agent.id, call.queue_id))
-            self._set_state(agent, AgentState.RINGING, now, out, call_id=call.id)
-            out.append(m.ScheduleTimer(key, at))
 
     def _withdraw(
         self, call: _Call, agent: _Agent, reason: str, out: list[m.Output], *, cancel_timer: bool

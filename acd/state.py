@@ -101,3 +101,18 @@ T = TypeVar("T")
 def some(value: T | None) -> T:
     assert value is not None
     return value
+
+
+# Reasons and limits of the core (acd/core.py, acd/timed.py) that the shells share.
+TIMER_SLACK_S = 1.0
+LOGIN_REASON = "login"
+RONA_REASON = "rona"
+RONA_LIMIT_REASON = "rona_limit"
+WITHDRAWN_RONA = "rona"
+WITHDRAWN_CALLER_LEFT = "caller_left"
+WITHDRAWN_AGENT_LOGOUT = "agent_logout"
+WITHDRAWN_ANSWERED_ELSEWHERE = "answered_elsewhere"
+WITHDRAWN_OVERFLOW = "overflow"
+WITHDRAWN_MOVED = "moved"
+# Estimated wait: answers remembered per queue (the window is also bounded by time).
+EWT_MAX_ANSWERS = 200
