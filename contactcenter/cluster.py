@@ -48,6 +48,8 @@ Handler = Callable[[Body], Awaitable[Any]]
 # How long a node is remembered as the holder of a call (commands on an ended call, such as
 # its disposition, still go there) and as an agent's node.
 OWNERSHIP_TTL_S = 86_400
+# How many calls' nodes a node remembers (a call never moves to another node).
+CALL_NODES_KEPT = 20_000
 
 
 class ClusterUnavailable(ContactCenterError):
@@ -107,6 +109,7 @@ class Cluster:
         self._listener: asyncio.Task[None] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._closing = False
+        self._call_nodes: dict[str, str] = {}  # call -> node, oldest first (bounded)
         # Set by the app: one-way messages (in order) and requests (each answered).
         self.on_message: Handler | None = None
         self.on_request: Handler | None = None
@@ -118,12 +121,25 @@ class Cluster:
 
     async def own_call(self, call_id: str) -> None:
         await self._set(self._key("call", call_id))
+        self._remember_call(call_id, self.node_id)
 
     async def own_agent(self, agent_id: str) -> None:
         await self._set(self._key("agent", agent_id))
 
     async def call_node(self, call_id: str) -> str | None:
-        return await self._get(self._key("call", call_id))
+        # A call never changes node: once known, its node is answered from memory (every
+        # offer, withdrawal and agent action on the call asks).
+        node = self._call_nodes.get(call_id)
+        if node is None:
+            node = await self._get(self._key("call", call_id))
+            if node is not None:
+                self._remember_call(call_id, node)
+        return node
+
+    def _remember_call(self, call_id: str, node: str) -> None:
+        self._call_nodes[call_id] = node
+        if len(self._call_nodes) > CALL_NODES_KEPT:
+            self._call_nodes.pop(next(iter(self._call_nodes)))
 
     async def agent_node(self, agent_id: str) -> str | None:
         return await self._get(self._key("agent", agent_id))
